@@ -1,0 +1,11 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("generator.urls")),
+]
+
+if settings.AKOOL_SANDBOX:
+    urlpatterns.append(path("sandbox/akool/", include("generator.sandbox.urls")))

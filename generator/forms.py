@@ -1,0 +1,149 @@
+"""The generation form: every field Akool's v4 create call accepts, validated per the protocol."""
+
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+from PIL import Image, UnidentifiedImageError
+
+from .models import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
+from .ssrf import UnsafeURL, check_public_url
+
+PROMPT_MAX = 2000
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+UPLOAD_MAX_PIXELS = 40_000_000
+# Akool fetches JPG/JPEG/PNG sources.
+UPLOAD_FORMATS = {"JPEG", "PNG"}
+SOURCE_SALT = "generator.source"
+
+MODEL_CHOICES = [("", "Automatic (chosen from the mode)")] + [
+    (name, name) for name in MODEL_FOR_MODE.values()
+]
+
+
+class GenerationForm(forms.Form):
+    prompt = forms.CharField(
+        max_length=PROMPT_MAX, strip=True, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Describe the image you want.",
+    )
+    negative_prompt = forms.CharField(
+        max_length=PROMPT_MAX, required=False, strip=True,
+        widget=forms.Textarea(attrs={"rows": 2}), label="Leave out",
+        help_text="Things the image should not contain (optional).",
+    )
+    mode = forms.ChoiceField(choices=Mode.choices, initial=Mode.TEXT, widget=forms.RadioSelect)
+    model_name = forms.ChoiceField(choices=MODEL_CHOICES, required=False, label="Model")
+    scale = forms.ChoiceField(choices=Scale.choices, initial=Scale.SQUARE, label="Aspect ratio")
+    resolution = forms.ChoiceField(
+        choices=Resolution.choices, initial=Resolution.UHD, widget=forms.RadioSelect
+    )
+    batch = forms.IntegerField(min_value=1, max_value=4, initial=1, label="Images")
+    similar = forms.FloatField(
+        min_value=0, max_value=1, required=False, initial=0.5, label="Similarity to source",
+        widget=forms.NumberInput(attrs={"step": "0.05", "type": "range", "min": "0", "max": "1"}),
+        help_text="0 = more creative, 1 = closer to the source image.",
+    )
+    source_url = forms.URLField(
+        required=False, max_length=2000, label="Source image link", assume_scheme="https",
+        help_text="A public http(s) link to a JPG or PNG.",
+    )
+    source_file = forms.FileField(
+        required=False, label="…or upload a source image",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+
+    def __init__(self, *args, team, **kwargs):
+        self.team = team
+        super().__init__(*args, **kwargs)
+
+    def clean_source_file(self):
+        upload = self.cleaned_data.get("source_file")
+        if not upload:
+            return upload
+        if upload.size > UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size // (1024 * 1024)} MB; the limit is "
+                f"{UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
+            )
+        try:
+            with Image.open(upload) as image:
+                fmt, (width, height) = image.format, image.size
+                image.verify()
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            raise forms.ValidationError("This file is not a readable image.") from None
+        if fmt not in UPLOAD_FORMATS:
+            raise forms.ValidationError(f"{fmt} images are not accepted; upload a JPG or PNG.")
+        if width * height > UPLOAD_MAX_PIXELS:
+            raise forms.ValidationError(f"The image is {width}×{height} pixels; it is too large.")
+        upload.seek(0)
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        mode = data.get("mode")
+        if mode == Mode.IMAGE:
+            self._clean_source(data)
+        else:
+            # Image-to-image fields are hidden in text mode; whatever they hold is ignored.
+            data["similar"] = None
+            data["source_url"] = ""
+            data["source_file"] = None
+            if data.get("scale") == Scale.ORIGINAL:
+                self.add_error("scale", "“Original” keeps a source image's shape, so it needs "
+                                        "image-to-image mode.")
+        model = data.get("model_name")
+        if model and mode and model != MODEL_FOR_MODE[mode]:
+            self.add_error("model_name", f"{model} does not do {Mode(mode).label.lower()}.")
+        return data
+
+    def _clean_source(self, data):
+        url, upload = data.get("source_url"), data.get("source_file")
+        if "source_url" in self.errors or "source_file" in self.errors:
+            return
+        if url and upload:
+            self.add_error("source_file", "Give either a link or an upload, not both.")
+        elif not url and not upload:
+            self.add_error("source_url", "Image-to-image needs a source image: paste a link or "
+                                         "upload a file.")
+        elif url and not self.team.is_sandbox:
+            try:
+                check_public_url(url)
+            except UnsafeURL as error:
+                self.add_error("source_url", str(error))
+        elif upload and not self.team.is_sandbox and not settings.PUBLIC_BASE_URL:
+            self.add_error(
+                "source_file",
+                "Uploads need the app to be reachable from the internet (PUBLIC_BASE_URL is "
+                "not set), because Akool fetches the image from us. Paste a public link instead.",
+            )
+        if data.get("similar") is None:
+            data["similar"] = 0.5
+
+    def save(self, author):
+        data = self.cleaned_data
+        generation = Generation(
+            team=self.team, author=author, prompt=data["prompt"],
+            negative_prompt=data["negative_prompt"], mode=data["mode"],
+            model_name=data["model_name"], scale=data["scale"], resolution=data["resolution"],
+            batch=data["batch"], similar=data["similar"], source_url=data["source_url"],
+        )
+        if data.get("source_file"):
+            generation.source_upload.save(data["source_file"].name, data["source_file"], save=False)
+        generation.save()
+        if generation.source_upload:
+            generation.source_url = source_public_url(generation)
+            generation.save(update_fields=["source_url"])
+        return generation
+
+
+def source_public_url(generation):
+    """An unguessable link to an uploaded source image that Akool (or the sandbox) can fetch."""
+    token = signing.dumps(str(generation.code), salt=SOURCE_SALT)
+    path = reverse("source_image", args=[token])
+    if generation.team.is_sandbox and not settings.PUBLIC_BASE_URL:
+        # The sandbox runs inside this app, so it reaches us on the internal address.
+        from urllib.parse import urlparse
+
+        parsed = urlparse(settings.AKOOL_SANDBOX_URL)
+        return f"{parsed.scheme}://{parsed.netloc}{path}"
+    return f"{settings.PUBLIC_BASE_URL}{path}"

@@ -1,0 +1,550 @@
+"""People, teams, credentials, and the generation pipeline's rows."""
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import IntegrityError, models
+from django.db.models import Q
+from django.utils import timezone
+
+from .crypto import EncryptedTextField
+
+# --- people ----------------------------------------------------------------------------------
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person; the email address is the login."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    # The team the person last worked in, so they land there next time.
+    current_team = models.ForeignKey(
+        "Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def display_name(self):
+        return self.name or self.email.split("@")[0]
+
+
+# --- teams -----------------------------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    VIEWER = "viewer", "Viewer"
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class TeamQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Backend(models.TextChoices):
+    SANDBOX = "sandbox", "Built-in sandbox (free, fake images)"
+    AKOOL = "akool", "Akool (real API key)"
+
+
+def _webhook_token():
+    return secrets.token_urlsafe(24)
+
+
+class Team(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+    backend = models.CharField(max_length=10, choices=Backend.choices, default=Backend.SANDBOX)
+    # Credentials are write-only from the UI: only the last four characters are ever shown.
+    api_key = EncryptedTextField(blank=True, default="")
+    api_key_last4 = models.CharField(max_length=4, blank=True, default="")
+    client_id = EncryptedTextField(blank=True, default="")
+    use_token_auth = models.BooleanField(
+        default=False, help_text="Authenticate with a bearer token fetched with the clientId."
+    )
+    # Part of the webhook URL Akool calls back; unguessable so nobody can post fake results.
+    webhook_token = models.CharField(max_length=64, unique=True, default=_webhook_token)
+    time_zone = models.CharField(max_length=64, default="UTC")
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def set_credentials(self, api_key, client_id=""):
+        self.api_key = api_key
+        self.api_key_last4 = api_key[-4:] if api_key else ""
+        self.client_id = client_id
+
+    def use_sandbox(self):
+        """Switch to the built-in sandbox with fresh emulator credentials (caller saves)."""
+        from .sandbox.accounts import provision_account
+
+        account = provision_account()
+        self.backend = Backend.SANDBOX
+        self.use_token_auth = False
+        self.set_credentials(account.api_key, account.client_id)
+
+    @property
+    def has_credentials(self):
+        return bool(self.api_key_last4)
+
+    @property
+    def masked_key(self):
+        return f"••••{self.api_key_last4}" if self.api_key_last4 else ""
+
+    @property
+    def is_sandbox(self):
+        return self.backend == Backend.SANDBOX
+
+    def akool_base_url(self):
+        return settings.AKOOL_SANDBOX_URL if self.is_sandbox else settings.AKOOL_BASE_URL
+
+    def akool_client(self, **kwargs):
+        from .akool_client import AkoolClient
+
+        return AkoolClient(
+            self.akool_base_url(),
+            self.api_key,
+            client_id=self.client_id,
+            use_token=self.use_token_auth and bool(self.client_id),
+            **kwargs,
+        )
+
+    def webhook_url(self):
+        """The callback URL Akool should post to, or "" when the app is not reachable."""
+        if not settings.PUBLIC_BASE_URL or not self.client_id:
+            return ""
+        return f"{settings.PUBLIC_BASE_URL}/hooks/akool/{self.webhook_token}/"
+
+    def role_of(self, user):
+        membership = self.memberships.filter(user=user).first()
+        return membership.role if membership else None
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership")]
+        ordering = ["team__name", "user__email"]
+
+    def __str__(self):
+        return f"{self.user} in {self.team} ({self.role})"
+
+    def allows(self, role):
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+class InvitationQuerySet(models.QuerySet):
+    def usable(self):
+        return self.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def _invite_expiry():
+    return timezone.now() + timedelta(days=7)
+
+
+class Invitation(models.Model):
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=_invite_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.team}"
+
+    @property
+    def is_usable(self):
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+# --- the generation pipeline -----------------------------------------------------------------
+
+
+class Mode(models.TextChoices):
+    TEXT = "t2i", "Text to image"
+    IMAGE = "i2i", "Image to image"
+
+
+class Scale(models.TextChoices):
+    SQUARE = "1:1", "1:1 square"
+    LANDSCAPE_3_2 = "3:2", "3:2 landscape"
+    LANDSCAPE_4_3 = "4:3", "4:3 landscape"
+    WIDE = "16:9", "16:9 wide"
+    PORTRAIT_2_3 = "2:3", "2:3 portrait"
+    PORTRAIT_3_4 = "3:4", "3:4 portrait"
+    TALL = "9:16", "9:16 tall"
+    ORIGINAL = "Original", "Original (keep the source's shape)"
+
+
+class Resolution(models.TextChoices):
+    HD = "1080p", "1080p"
+    UHD = "4k", "4K"
+
+
+MODEL_FOR_MODE = {
+    Mode.TEXT: "wavespeed-ai/flux-krea-dev-lora",
+    Mode.IMAGE: "wavespeed-ai/flux-kontext-dev",
+}
+
+
+class Generation(models.Model):
+    """What a person asked for: one create call to Akool, producing `batch` jobs."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="generations")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="generations"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    prompt = models.TextField()
+    negative_prompt = models.TextField(blank=True, default="")
+    mode = models.CharField(max_length=3, choices=Mode.choices, default=Mode.TEXT)
+    model_name = models.CharField(max_length=100, blank=True, default="")
+    scale = models.CharField(max_length=10, choices=Scale.choices, default=Scale.SQUARE)
+    resolution = models.CharField(max_length=5, choices=Resolution.choices, default=Resolution.UHD)
+    batch = models.PositiveSmallIntegerField(default=1)
+    similar = models.FloatField(null=True, blank=True)
+    # The URL Akool fetches the source from (a public URL, or our signed URL for an upload).
+    source_url = models.URLField(max_length=2000, blank=True, default="")
+    source_upload = models.FileField(upload_to="sources/%Y/%m/", blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return self.prompt[:60]
+
+    @property
+    def effective_model(self):
+        return self.model_name or MODEL_FOR_MODE[self.mode]
+
+    def create_jobs(self, count=None):
+        """One draft job per image. Their next_poll_at is a safety net: if the queued submit
+        task were lost, the follower sends it a minute later (the claim stops duplicates)."""
+        retry_at = timezone.now() + timedelta(seconds=60)
+        return Job.objects.bulk_create(
+            Job(generation=self, team=self.team, author=self.author, index=i,
+                created_at=self.created_at, next_poll_at=retry_at)
+            for i in range(count or self.batch)
+        )
+
+    def copy(self, author, batch=None):
+        """A new generation with the same parameters (for "retry" and "re-run")."""
+        fields = ("team", "prompt", "negative_prompt", "mode", "model_name", "scale",
+                  "resolution", "similar", "source_url", "source_upload")
+        values = {name: getattr(self, name) for name in fields}
+        return Generation.objects.create(author=author, batch=batch or self.batch, **values)
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Waiting to be sent"
+    SUBMITTING = "submitting", "Sending"
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    STORING = "storing", "Storing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    EXPIRED = "expired", "Expired"
+
+
+PENDING_STATES = (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
+# States whose job exists at Akool and is followed by polling.
+FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
+BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")
+
+
+class JobQuerySet(models.QuerySet):
+    def for_team(self, team):
+        return self.filter(team=team)
+
+    def pending(self):
+        return self.filter(state__in=PENDING_STATES)
+
+    def due_for_poll(self, now=None):
+        now = now or timezone.now()
+        return self.filter(state__in=FOLLOWED_STATES, next_poll_at__lte=now)
+
+    def due_for_submit(self, now=None):
+        now = now or timezone.now()
+        return self.filter(state=State.DRAFT, next_poll_at__lte=now)
+
+    def lease_expired(self, now=None):
+        """Steps a worker claimed and never finished (it crashed or was killed)."""
+        now = now or timezone.now()
+        return self.filter(
+            state__in=(State.SUBMITTING, State.STORING), lease_until__lt=now
+        )
+
+    def credits_spent(self):
+        return self.aggregate(total=models.Sum("deduction_credit"))["total"] or 0
+
+
+class Job(models.Model):
+    """One Akool job: one image of a generation, or a U/V child of a finished image."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="jobs")
+    # Denormalised from the generation so the gallery filters on one table.
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    index = models.PositiveSmallIntegerField(default=0)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    button = models.CharField(max_length=2, blank=True, default="")
+
+    akool_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    akool_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    deduction_credit = models.IntegerField(null=True, blank=True)
+    result_url = models.TextField(blank=True, default="")
+    result_seen_at = models.DateTimeField(null=True, blank=True)
+    buttons = models.JSONField(default=list, blank=True)
+    used_buttons = models.JSONField(default=list, blank=True)
+
+    original = models.FileField(upload_to="originals/%Y/%m/", blank=True, default="")
+    original_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=10, blank=True, default="")
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
+    thumb_width = models.PositiveIntegerField(null=True, blank=True)
+    thumb_height = models.PositiveIntegerField(null=True, blank=True)
+    preview = models.FileField(upload_to="previews/%Y/%m/", blank=True, default="")
+    placeholder_color = models.CharField(max_length=7, blank=True, default="")
+
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True, default="")
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at", "-id"], name="job_gallery"),
+            models.Index(fields=["state", "next_poll_at"], name="job_due"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(button="") | Q(parent__isnull=False), name="button_needs_parent"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.generation.prompt[:40]} #{self.index + 1} ({self.state})"
+
+    @property
+    def is_pending(self):
+        return self.state in PENDING_STATES
+
+    @property
+    def available_buttons(self):
+        taken = set(self.used_buttons) | set(
+            self.children.exclude(state__in=(State.FAILED, State.UNKNOWN))
+            .values_list("button", flat=True)
+        )
+        return [b for b in self.buttons if b not in taken]
+
+    def press_button(self, button, author):
+        """Create the draft U/V child for `button`; raises ValueError with a human reason."""
+        if self.state != State.DONE:
+            raise ValueError("Upscale and variation work on finished images only.")
+        if button not in BUTTONS:
+            raise ValueError(f"{button} is not an Akool button.")
+        if button not in self.available_buttons:
+            raise ValueError(f"{button} has already been used on this image.")
+        return Job.objects.create(
+            generation=self.generation, team=self.team, author=author, parent=self,
+            button=button, index=self.index,
+            next_poll_at=timezone.now() + timedelta(seconds=60),
+        )
+
+    def claim(self, from_states, to_state, **changes):
+        """Move this job from one of `from_states` to `to_state` unless someone else did first.
+
+        The conditional UPDATE is the lock: of two workers racing, exactly one sees a row count
+        of 1 and goes on; the other returns quietly.
+        """
+        if isinstance(from_states, str):
+            from_states = (from_states,)
+        changes["updated_at"] = timezone.now()
+        claimed = Job.objects.filter(pk=self.pk, state__in=from_states).update(
+            state=to_state, **changes
+        )
+        if claimed:
+            self.state = to_state
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return bool(claimed)
+
+    def next_poll_delay(self):
+        """Seconds until the next status check: quick at first, then backing off.
+
+        With webhooks on, polling is only the safety net, so it starts late and stays slow.
+        """
+        if self.team.webhook_url():
+            return 60 if self.attempts == 0 else 30
+        return min(2 * 1.5**self.attempts, 15)
+
+    def record_status(self, status, url="", credit=None, buttons=None, used_buttons=None):
+        """Apply a status Akool reported (by poll or webhook). True when the job is now ours
+        to store: the caller must then queue the store task.
+
+        Every move is a conditional update, so a webhook and a poll racing on one job apply
+        it once; the loser changes nothing.
+        """
+        now = timezone.now()
+        extra = {"akool_status": status}
+        if credit is not None:
+            extra["deduction_credit"] = credit
+        if buttons is not None:
+            extra["buttons"] = list(buttons)
+        if used_buttons is not None:
+            extra["used_buttons"] = list(used_buttons)
+        if status == 3 and url:
+            return self.claim(
+                FOLLOWED_STATES, State.STORING, result_url=url, result_seen_at=now,
+                completed_at=now, lease_until=now + timedelta(seconds=settings.STORE_LEASE_SECONDS),
+                next_poll_at=None, attempts=0, **extra,
+            )
+        if status == 4:
+            self.mark_failed(
+                "Akool could not generate this image (it reported a failure). "
+                "Try again, perhaps with a different prompt.",
+                from_states=FOLLOWED_STATES,
+            )
+            return False
+        # 1, 2, or 3 whose URL is not there yet (Akool can lag): keep following.
+        target = State.PROCESSING if status in (2, 3) else self.state
+        if self.state not in FOLLOWED_STATES:
+            return False
+        self.claim(
+            FOLLOWED_STATES, target, next_poll_at=now + timedelta(seconds=self.next_poll_delay()),
+            attempts=self.attempts + 1, **extra,
+        )
+        return False
+
+    def mark_failed(self, message, code=None, state=State.FAILED, from_states=PENDING_STATES):
+        return self.claim(
+            from_states, state, error_message=message, error_code=code,
+            next_poll_at=None, lease_until=None,
+        )
+
+
+class PollerLease(models.Model):
+    """Who may run the follower right now. One row per loop; the lease is the lock."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    owner = models.CharField(max_length=32, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} lease until {self.lease_until}"
+
+    @classmethod
+    def acquire(cls, token, duration, name="follow"):
+        now = timezone.now()
+        if not cls.objects.filter(name=name).exists():
+            try:
+                cls.objects.create(name=name)
+            except IntegrityError:
+                pass  # created by a racing worker: fine, the update below decides
+        free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        return bool(
+            cls.objects.filter(free, name=name).update(owner=token, lease_until=now + duration)
+        )
+
+    @classmethod
+    def renew(cls, token, duration, name="follow"):
+        cls.objects.filter(name=name, owner=token).update(lease_until=timezone.now() + duration)
+
+    @classmethod
+    def release(cls, token, name="follow"):
+        cls.objects.filter(name=name, owner=token).update(owner="", lease_until=None)

@@ -1,0 +1,395 @@
+"""Background workflows that talk to Akool: submit, follow, store.
+
+Every task takes ids, reloads its rows, and returns quietly when a row is gone or has already
+moved on. Every step is claimed with a conditional UPDATE so two workers never do it twice, and
+a create call (which costs money) is never sent twice for one job.
+"""
+
+import logging
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from .akool_client import AkoolError, DownloadError, ErrorKind
+from .imaging import InvalidImage, derive
+from .models import (
+    FOLLOWED_STATES,
+    PENDING_STATES,
+    Job,
+    PollerLease,
+    State,
+)
+from .queue import enqueue
+
+log = logging.getLogger(__name__)
+
+MAX_SUBMIT_ATTEMPTS = 5
+MAX_STORE_ATTEMPTS = 6
+DOWNLOAD_MAX_BYTES = 200 * 1024 * 1024
+# Akool's result URLs live for 7 days; after that a download can only fail.
+RESULT_URL_LIFETIME = timedelta(days=7)
+# A job Akool has not finished after this long is given up with a clear reason.
+STUCK_AFTER = timedelta(minutes=30)
+POLL_CONCURRENCY = 8
+POLL_BATCH = 200
+# One follow_jobs task runs for about this long, then hands over to a fresh one, so no task
+# gets near the queue's timeout.
+FOLLOW_RUN_SECONDS = 20
+
+
+def _poller_lease():
+    return timedelta(seconds=settings.POLLER_LEASE_SECONDS)
+
+
+def _backoff(attempt, base=2.0, cap=60.0):
+    return min(base * 2 ** max(attempt - 1, 0), cap)
+
+
+# --- submit ----------------------------------------------------------------------------------
+
+
+def _claim_drafts(queryset):
+    """Take the DRAFT jobs of `queryset` for sending; return them (empty when someone else did)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(queryset.select_for_update().filter(state=State.DRAFT).values_list("pk", flat=True))
+        if not ids:
+            return []
+        Job.objects.filter(pk__in=ids, state=State.DRAFT).update(
+            state=State.SUBMITTING,
+            lease_until=now + timedelta(seconds=settings.SUBMIT_LEASE_SECONDS),
+            next_poll_at=None,
+            updated_at=now,
+        )
+    return list(Job.objects.filter(pk__in=ids).select_related("team", "generation", "parent")
+                .order_by("index", "pk"))
+
+
+def submit_generation(generation_id):
+    """1. Claim the generation's draft jobs. 2. Send ONE create call for all of them.
+    3. Record every returned Akool id in one transaction, or record the failure."""
+    jobs = _claim_drafts(Job.objects.filter(generation_id=generation_id, parent__isnull=True))
+    if not jobs:
+        return
+    generation, team = jobs[0].generation, jobs[0].team
+    try:
+        created = team.akool_client().create_image(
+            prompt=generation.prompt,
+            negative_prompt=generation.negative_prompt,
+            source_image=generation.source_url,
+            scale=generation.scale,
+            resolution=generation.resolution,
+            batch_quantity=len(jobs),
+            similar=generation.similar,
+            model_name=generation.model_name,
+            webhook_url=team.webhook_url(),
+        )
+    except AkoolError as error:
+        _submit_failed(jobs, error)
+        return
+    _record_created(jobs, created)
+
+
+def submit_button(job_id):
+    """1. Claim the U/V child job. 2. Send ONE createbybutton call. 3. Record the new id."""
+    jobs = _claim_drafts(Job.objects.filter(pk=job_id, parent__isnull=False))
+    if not jobs:
+        return
+    job = jobs[0]
+    try:
+        created = job.team.akool_client().create_by_button(
+            job.parent.akool_id, job.button, webhook_url=job.team.webhook_url()
+        )
+    except AkoolError as error:
+        _submit_failed(jobs, error)
+        return
+    _record_created(jobs, [created])
+    # Akool moves a used button to used_buttons; mirror it now rather than at the next poll.
+    parent = job.parent
+    if job.button not in parent.used_buttons:
+        Job.objects.filter(pk=parent.pk).update(used_buttons=[*parent.used_buttons, job.button])
+
+
+def _record_created(jobs, created):
+    now = timezone.now()
+    with transaction.atomic():
+        for job, record in zip(jobs, created, strict=False):
+            # SUBMITTING, or UNKNOWN if our lease ran out meanwhile: either way we now know.
+            Job.objects.filter(pk=job.pk, state__in=(State.SUBMITTING, State.UNKNOWN)).update(
+                akool_id=record.id,
+                state=State.PROCESSING if record.status == 2 else State.QUEUED,
+                akool_status=record.status,
+                deduction_credit=record.deduction_credit,
+                submitted_at=now,
+                lease_until=None,
+                attempts=0,
+                error_code=None,
+                error_message="",
+                next_poll_at=now + timedelta(seconds=job.next_poll_delay()),
+                updated_at=now,
+            )
+        for job in jobs[len(created):]:
+            job.mark_failed("Akool returned fewer images than requested.")
+    enqueue(follow_jobs)
+
+
+def _submit_failed(jobs, error):
+    now = timezone.now()
+    if error.kind == ErrorKind.TRANSIENT and jobs[0].submit_attempts + 1 < MAX_SUBMIT_ATTEMPTS:
+        # Nothing reached Akool, so sending again cannot charge twice.
+        Job.objects.filter(pk__in=[j.pk for j in jobs], state=State.SUBMITTING).update(
+            state=State.DRAFT,
+            submit_attempts=jobs[0].submit_attempts + 1,
+            next_poll_at=now + timedelta(seconds=_backoff(jobs[0].submit_attempts + 1)),
+            error_code=error.code,
+            error_message=f"Retrying: {error.message}",
+            lease_until=None,
+            updated_at=now,
+        )
+        enqueue(follow_jobs)
+        return
+    if error.kind == ErrorKind.UNKNOWN:
+        state, message = State.UNKNOWN, error.message
+    elif error.kind == ErrorKind.TRANSIENT:
+        state, message = State.FAILED, f"Gave up after {MAX_SUBMIT_ATTEMPTS} tries: {error.message}"
+    else:
+        state, message = State.FAILED, error.message
+    log.warning("create for jobs %s ended %s: code=%s", [j.pk for j in jobs], state, error.code)
+    for job in jobs:
+        job.mark_failed(message, code=error.code, state=state, from_states=(State.SUBMITTING,))
+
+
+# --- follow ----------------------------------------------------------------------------------
+
+
+def follow_jobs():
+    """Follow every job in flight, with one task at a time (whoever holds the poller lease).
+
+    1. Take the lease, or return if another follow_jobs holds it.
+    2. Until FOLLOW_RUN_SECONDS pass: recover expired leases, resend due drafts, poll due jobs
+       (concurrently, bounded), then sleep until the next job is due.
+    3. Give the lease back; if anything is still in flight, queue the next follow_jobs.
+    A schedule runs this every minute, which restarts following after a crash.
+    """
+    token = uuid.uuid4().hex
+    if not PollerLease.acquire(token, _poller_lease()):
+        return
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < FOLLOW_RUN_SECONDS:
+            PollerLease.renew(token, _poller_lease())
+            follow_once()
+            wait = _seconds_until_next_due()
+            if wait is None:
+                break
+            time.sleep(min(max(wait, 0.2), 2.0))
+    finally:
+        PollerLease.release(token)
+    if Job.objects.filter(state__in=PENDING_STATES).exists():
+        enqueue(follow_jobs)
+
+
+def _seconds_until_next_due():
+    """None when nothing is waiting on us (webhooks, the store task or nothing at all)."""
+    next_due = (
+        Job.objects.filter(state__in=(*FOLLOWED_STATES, State.DRAFT), next_poll_at__isnull=False)
+        .aggregate(at=Min("next_poll_at"))["at"]
+    )
+    if next_due is None:
+        return None
+    return (next_due - timezone.now()).total_seconds()
+
+
+def follow_once():
+    """One pass over everything that is due. Returns the number of jobs polled."""
+    now = timezone.now()
+    _recover_expired_leases(now)
+    _give_up_stuck(now)
+    for job in Job.objects.due_for_submit(now):
+        # Push the due time on before queueing: one send attempt per minute at most, and the
+        # claim inside the submit task stops any duplicate from calling Akool.
+        pushed = Job.objects.filter(pk=job.pk, state=State.DRAFT, next_poll_at__lte=now).update(
+            next_poll_at=now + timedelta(seconds=60)
+        )
+        if pushed and job.parent_id:
+            enqueue(submit_button, job.pk)
+        elif pushed:
+            enqueue(submit_generation, job.generation_id)
+    due = list(Job.objects.due_for_poll(now).select_related("team").order_by("next_poll_at")[:POLL_BATCH])
+    if not due:
+        return 0
+    with ThreadPoolExecutor(max_workers=min(POLL_CONCURRENCY, len(due))) as pool:
+        results = list(pool.map(_fetch_status, due))
+    for job, result in zip(due, results, strict=True):
+        _apply_poll(job, result)
+    return len(due)
+
+
+def _fetch_status(job):
+    # Runs in a pool thread: HTTP only, no database, so SQLite sees one writer.
+    try:
+        return job.team.akool_client(get_retries=0).get_result(job.akool_id)
+    except AkoolError as error:
+        return error
+
+
+def _apply_poll(job, result):
+    now = timezone.now()
+    if isinstance(result, AkoolError):
+        if result.kind == ErrorKind.TRANSIENT:
+            job.claim(FOLLOWED_STATES, job.state, attempts=job.attempts + 1,
+                      next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=30)))
+        else:
+            job.mark_failed(result.message, code=result.code, from_states=FOLLOWED_STATES)
+        return
+    if job.record_status(result.status, result.image_url, result.deduction_credit,
+                         result.available_buttons, result.used_buttons):
+        enqueue(store_job, job.pk)
+
+
+def _recover_expired_leases(now):
+    for job in Job.objects.lease_expired(now):
+        if job.state == State.SUBMITTING:
+            # The worker died mid-create: Akool may or may not have the job. Never resend.
+            job.mark_failed(
+                "The request to Akool was interrupted; the image may or may not have been "
+                "created (and charged). Retry if you want to try again.",
+                state=State.UNKNOWN, from_states=(State.SUBMITTING,),
+            )
+            continue
+        # Only the pass that moves the expired lease on re-queues the store.
+        renewed = Job.objects.filter(pk=job.pk, state=State.STORING, lease_until__lt=now).update(
+            lease_until=now + timedelta(seconds=settings.STORE_LEASE_SECONDS), updated_at=now
+        )
+        if renewed:
+            enqueue(store_job, job.pk)
+
+
+def _give_up_stuck(now):
+    stuck = Job.objects.filter(state__in=FOLLOWED_STATES, submitted_at__lt=now - STUCK_AFTER)
+    for job in stuck:
+        job.mark_failed(
+            f"Akool did not finish this image within {int(STUCK_AFTER.total_seconds() // 60)} "
+            "minutes; it was given up.",
+            from_states=FOLLOWED_STATES,
+        )
+
+
+# --- webhooks --------------------------------------------------------------------------------
+
+
+def apply_webhook(team, payload):
+    """Move the job a verified webhook speaks of. Safe to race with the poller."""
+    job = Job.objects.filter(team=team, akool_id=str(payload.get("_id", ""))).select_related(
+        "team").first()
+    if job is None:
+        return False
+    status = payload.get("status")
+    if not isinstance(status, int):
+        return False
+    credit = payload.get("deduction_credit")
+    if job.record_status(status, payload.get("url") or "",
+                         credit if isinstance(credit, int) else None):
+        enqueue(store_job, job.pk)
+    return True
+
+
+# --- store -----------------------------------------------------------------------------------
+
+
+def store_job(job_id):
+    """1. Check the job is still ours to store. 2. Stream the result to a temporary file
+    (size cap, deadline). 3. Validate it and make thumbnail and preview. 4. Write the files,
+    then mark done in one short transaction; if someone else finished first, drop our files."""
+    job = Job.objects.filter(pk=job_id, state=State.STORING).select_related("team").first()
+    if job is None:
+        return
+    if job.result_seen_at and timezone.now() - job.result_seen_at > RESULT_URL_LIFETIME:
+        job.mark_failed("The result link expired before the image could be saved.",
+                        state=State.EXPIRED, from_states=(State.STORING,))
+        return
+    with tempfile.TemporaryFile() as tmp:
+        try:
+            size = job.team.akool_client().download(
+                job.result_url, tmp, max_bytes=DOWNLOAD_MAX_BYTES, deadline=settings.DOWNLOAD_DEADLINE_SECONDS
+            )
+            derived = derive(tmp)
+        except DownloadError as error:
+            permanent = error.kind != ErrorKind.TRANSIENT
+            _store_failed(job, error.message, expired=error.expired, permanent=permanent)
+            return
+        except InvalidImage as error:
+            _store_failed(job, str(error), permanent=True)
+            return
+        _save_files(job, tmp, size, derived)
+
+
+def _save_files(job, tmp, size, derived):
+    ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[derived.format]
+    name = f"{job.team.code}/{job.code}"
+    tmp.seek(0)
+    job.original.save(f"{name}.{ext}", File(tmp), save=False)
+    job.thumbnail.save(f"{name}.webp", ContentFile(derived.thumbnail), save=False)
+    job.preview.save(f"{name}.webp", ContentFile(derived.preview), save=False)
+    now = timezone.now()
+    done = job.claim(
+        State.STORING, State.DONE,
+        original=job.original.name, thumbnail=job.thumbnail.name, preview=job.preview.name,
+        original_bytes=size, width=derived.width, height=derived.height, format=derived.format,
+        sha256=derived.sha256, thumb_width=derived.thumb_width, thumb_height=derived.thumb_height,
+        placeholder_color=derived.placeholder_color, stored_at=now, lease_until=None,
+        error_code=None, error_message="",
+    )
+    if not done:
+        # Another worker stored it first (or it was deleted): keep exactly one copy.
+        for field in (job.original, job.thumbnail, job.preview):
+            field.storage.delete(field.name)
+
+
+def _store_failed(job, message, expired=False, permanent=False):
+    if expired:
+        job.mark_failed(f"The result link has expired: {message}", state=State.EXPIRED,
+                        from_states=(State.STORING,))
+    elif permanent or job.attempts + 1 >= MAX_STORE_ATTEMPTS:
+        job.mark_failed(f"The image could not be saved: {message}", from_states=(State.STORING,))
+    else:
+        # Keep the job in STORING with a short lease: when it runs out, the follower retries.
+        delay = _backoff(job.attempts + 1, base=5, cap=120)
+        job.claim(State.STORING, State.STORING, attempts=job.attempts + 1,
+                  error_message=f"Retrying download: {message}",
+                  lease_until=timezone.now() + timedelta(seconds=delay))
+        enqueue(follow_jobs)
+
+
+
+# --- starting work ---------------------------------------------------------------------------
+
+
+def start_generation(generation):
+    """Create the generation's draft jobs and queue its single create call."""
+    jobs = generation.create_jobs()
+    enqueue(submit_generation, generation.pk)
+    return jobs
+
+
+def press_button(job, button, author):
+    child = job.press_button(button, author)
+    enqueue(submit_button, child.pk)
+    return child
+
+
+def retry(job, author):
+    """A failed, unknown or expired job asks again: a fresh job, never the old one resent."""
+    if job.parent_id:
+        return press_button(job.parent, job.button, author)
+    generation = job.generation.copy(author, batch=1)
+    start_generation(generation)
+    return generation

@@ -1,0 +1,44 @@
+"""Shared fixtures: the three people every access test needs, and a network that ends at loopback."""
+
+import ipaddress
+import socket
+
+import pytest
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _is_local(address):
+    if isinstance(address, (str, bytes)):  # unix socket path
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self, address):
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"test run blocks outbound connections (to {address!r})")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"test run blocks outbound connections (to {address!r})")
+    return _real_connect_ex(self, address)
+
+
+def pytest_configure(config):
+    # No test reaches the internet: anything but loopback or a unix socket is refused.
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+
+
+# Fixtures owned by feature areas, shared by several test files.
+from tests.fixtures_sandbox import *  # noqa: E402, F403
+from tests.fixtures_pipeline import *  # noqa: E402, F403
