@@ -86,7 +86,9 @@ def database_from_url(name, url):
     """Turn postgres://user:pass@host:port/db?opt=val into a Django DATABASES entry."""
     parsed = urlparse(url)
     if parsed.scheme not in ("postgres", "postgresql", "pgsql"):
-        raise ImproperlyConfigured(f"{name} must start with postgres://, got scheme {parsed.scheme!r}")
+        raise ImproperlyConfigured(
+            f"{name} must start with postgres://, got scheme {parsed.scheme!r}"
+        )
     if not parsed.path.strip("/"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/dbname")
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
@@ -192,11 +194,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                          "LOCATION": "django_cache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
 
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=64)
 Q_CLUSTER = {
@@ -276,6 +283,12 @@ SANDBOX_QUEUE_SECONDS = env_float("SANDBOX_QUEUE_SECONDS", 1.0, minimum=0)
 SANDBOX_GENERATION_SECONDS = env_float("SANDBOX_GENERATION_SECONDS", 4.0, minimum=0)
 SANDBOX_URL_EXPIRY_SECONDS = env_int("SANDBOX_URL_EXPIRY_SECONDS", 7 * 24 * 3600, minimum=1)
 SANDBOX_START_CREDIT = env_int("SANDBOX_START_CREDIT", 10_000, minimum=0)
+# Fault injection for tests and demos: the share of API calls that fail at random.
+SANDBOX_FAULT_RATE = env_float("SANDBOX_FAULT_RATE", 0.0, minimum=0)
+SANDBOX_FAULT_SEED = env_str("SANDBOX_FAULT_SEED") or None
+SANDBOX_FAULT_SLOW_SECONDS = env_float("SANDBOX_FAULT_SLOW_SECONDS", 3.0, minimum=0)
+SANDBOX_DROP_SLEEP_SECONDS = env_float("SANDBOX_DROP_SLEEP_SECONDS", 120.0, minimum=0)
+SANDBOX_WEBHOOK_BACKOFF_SECONDS = env_float("SANDBOX_WEBHOOK_BACKOFF_SECONDS", 1.0, minimum=0)
 
 # The app's address as Akool sees it. When set, Akool posts webhooks here and uploaded source
 # images are served from here; when empty the app relies on polling alone.
@@ -294,7 +307,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "generator.log_filters.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # Request logs name the path, which for webhooks and signed links holds a token.
+        "django.request": {"filters": ["redact"]},
+    },
 }

@@ -16,9 +16,7 @@ def team_access(request, team_code, role=Role.VIEWER):
     if not user.is_authenticated:
         raise Http404
     try:
-        membership = Membership.objects.select_related("team").get(
-            team__code=team_code, user=user
-        )
+        membership = Membership.objects.select_related("team").get(team__code=team_code, user=user)
     except (Membership.DoesNotExist, ValueError):
         raise Http404("No such team") from None
     if not membership.allows(role):

@@ -23,12 +23,17 @@ MODEL_CHOICES = [("", "Automatic (chosen from the mode)")] + [
 
 class GenerationForm(forms.Form):
     prompt = forms.CharField(
-        max_length=PROMPT_MAX, strip=True, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=PROMPT_MAX,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Describe the image you want.",
     )
     negative_prompt = forms.CharField(
-        max_length=PROMPT_MAX, required=False, strip=True,
-        widget=forms.Textarea(attrs={"rows": 2}), label="Leave out",
+        max_length=PROMPT_MAX,
+        required=False,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Leave out",
         help_text="Things the image should not contain (optional).",
     )
     mode = forms.ChoiceField(choices=Mode.choices, initial=Mode.TEXT, widget=forms.RadioSelect)
@@ -39,16 +44,24 @@ class GenerationForm(forms.Form):
     )
     batch = forms.IntegerField(min_value=1, max_value=4, initial=1, label="Images")
     similar = forms.FloatField(
-        min_value=0, max_value=1, required=False, initial=0.5, label="Similarity to source",
+        min_value=0,
+        max_value=1,
+        required=False,
+        initial=0.5,
+        label="Similarity to source",
         widget=forms.NumberInput(attrs={"step": "0.05", "type": "range", "min": "0", "max": "1"}),
         help_text="0 = more creative, 1 = closer to the source image.",
     )
     source_url = forms.URLField(
-        required=False, max_length=2000, label="Source image link", assume_scheme="https",
+        required=False,
+        max_length=2000,
+        label="Source image link",
+        assume_scheme="https",
         help_text="A public http(s) link to a JPG or PNG.",
     )
     source_file = forms.FileField(
-        required=False, label="…or upload a source image",
+        required=False,
+        label="…or upload a source image",
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
 
@@ -89,8 +102,10 @@ class GenerationForm(forms.Form):
             data["source_url"] = ""
             data["source_file"] = None
             if data.get("scale") == Scale.ORIGINAL:
-                self.add_error("scale", "“Original” keeps a source image's shape, so it needs "
-                                        "image-to-image mode.")
+                self.add_error(
+                    "scale",
+                    "“Original” keeps a source image's shape, so it needs image-to-image mode.",
+                )
         model = data.get("model_name")
         if model and mode and model != MODEL_FOR_MODE[mode]:
             self.add_error("model_name", f"{model} does not do {Mode(mode).label.lower()}.")
@@ -103,8 +118,9 @@ class GenerationForm(forms.Form):
         if url and upload:
             self.add_error("source_file", "Give either a link or an upload, not both.")
         elif not url and not upload:
-            self.add_error("source_url", "Image-to-image needs a source image: paste a link or "
-                                         "upload a file.")
+            self.add_error(
+                "source_url", "Image-to-image needs a source image: paste a link or upload a file."
+            )
         elif url and not self.team.is_sandbox:
             try:
                 check_public_url(url)
@@ -122,10 +138,17 @@ class GenerationForm(forms.Form):
     def save(self, author):
         data = self.cleaned_data
         generation = Generation(
-            team=self.team, author=author, prompt=data["prompt"],
-            negative_prompt=data["negative_prompt"], mode=data["mode"],
-            model_name=data["model_name"], scale=data["scale"], resolution=data["resolution"],
-            batch=data["batch"], similar=data["similar"], source_url=data["source_url"],
+            team=self.team,
+            author=author,
+            prompt=data["prompt"],
+            negative_prompt=data["negative_prompt"],
+            mode=data["mode"],
+            model_name=data["model_name"],
+            scale=data["scale"],
+            resolution=data["resolution"],
+            batch=data["batch"],
+            similar=data["similar"],
+            source_url=data["source_url"],
         )
         if data.get("source_file"):
             generation.source_upload.save(data["source_file"].name, data["source_file"], save=False)

@@ -76,7 +76,13 @@ def derive(fileobj) -> Derived:
         thumbnail, (thumb_w, thumb_h) = _webp(working, THUMB_SIZE)
         r, g, b = working.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
     return Derived(
-        width=width, height=height, format=fmt, sha256=digest, thumbnail=thumbnail,
-        thumb_width=thumb_w, thumb_height=thumb_h, preview=preview,
+        width=width,
+        height=height,
+        format=fmt,
+        sha256=digest,
+        thumbnail=thumbnail,
+        thumb_width=thumb_w,
+        thumb_height=thumb_h,
+        preview=preview,
         placeholder_color=f"#{r:02x}{g:02x}{b:02x}",
     )

@@ -1,5 +1,6 @@
 """People, teams, credentials, and the generation pipeline's rows."""
 
+import contextlib
 import secrets
 import uuid
 from datetime import timedelta
@@ -213,7 +214,10 @@ class Invitation(models.Model):
     expires_at = models.DateTimeField(default=_invite_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
 
@@ -296,15 +300,31 @@ class Generation(models.Model):
         task were lost, the follower sends it a minute later (the claim stops duplicates)."""
         retry_at = timezone.now() + timedelta(seconds=60)
         return Job.objects.bulk_create(
-            Job(generation=self, team=self.team, author=self.author, index=i,
-                created_at=self.created_at, next_poll_at=retry_at)
+            Job(
+                generation=self,
+                team=self.team,
+                author=self.author,
+                index=i,
+                created_at=self.created_at,
+                next_poll_at=retry_at,
+            )
             for i in range(count or self.batch)
         )
 
     def copy(self, author, batch=None):
         """A new generation with the same parameters (for "retry" and "re-run")."""
-        fields = ("team", "prompt", "negative_prompt", "mode", "model_name", "scale",
-                  "resolution", "similar", "source_url", "source_upload")
+        fields = (
+            "team",
+            "prompt",
+            "negative_prompt",
+            "mode",
+            "model_name",
+            "scale",
+            "resolution",
+            "similar",
+            "source_url",
+            "source_upload",
+        )
         values = {name: getattr(self, name) for name in fields}
         return Generation.objects.create(author=author, batch=batch or self.batch, **values)
 
@@ -345,9 +365,7 @@ class JobQuerySet(models.QuerySet):
     def lease_expired(self, now=None):
         """Steps a worker claimed and never finished (it crashed or was killed)."""
         now = now or timezone.now()
-        return self.filter(
-            state__in=(State.SUBMITTING, State.STORING), lease_until__lt=now
-        )
+        return self.filter(state__in=(State.SUBMITTING, State.STORING), lease_until__lt=now)
 
     def credits_spent(self):
         return self.aggregate(total=models.Sum("deduction_credit"))["total"] or 0
@@ -397,6 +415,9 @@ class Job(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
 
+    # A failed card the team no longer wants to see (the row stays for the usage records).
+    dismissed = models.BooleanField(default=False)
+
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -427,8 +448,9 @@ class Job(models.Model):
     @property
     def available_buttons(self):
         taken = set(self.used_buttons) | set(
-            self.children.exclude(state__in=(State.FAILED, State.UNKNOWN))
-            .values_list("button", flat=True)
+            self.children.exclude(state__in=(State.FAILED, State.UNKNOWN)).values_list(
+                "button", flat=True
+            )
         )
         return [b for b in self.buttons if b not in taken]
 
@@ -441,8 +463,12 @@ class Job(models.Model):
         if button not in self.available_buttons:
             raise ValueError(f"{button} has already been used on this image.")
         return Job.objects.create(
-            generation=self.generation, team=self.team, author=author, parent=self,
-            button=button, index=self.index,
+            generation=self.generation,
+            team=self.team,
+            author=author,
+            parent=self,
+            button=button,
+            index=self.index,
             next_poll_at=timezone.now() + timedelta(seconds=60),
         )
 
@@ -490,9 +516,15 @@ class Job(models.Model):
             extra["used_buttons"] = list(used_buttons)
         if status == 3 and url:
             return self.claim(
-                FOLLOWED_STATES, State.STORING, result_url=url, result_seen_at=now,
-                completed_at=now, lease_until=now + timedelta(seconds=settings.STORE_LEASE_SECONDS),
-                next_poll_at=None, attempts=0, **extra,
+                FOLLOWED_STATES,
+                State.STORING,
+                result_url=url,
+                result_seen_at=now,
+                completed_at=now,
+                lease_until=now + timedelta(seconds=settings.STORE_LEASE_SECONDS),
+                next_poll_at=None,
+                attempts=0,
+                **extra,
             )
         if status == 4:
             self.mark_failed(
@@ -506,16 +538,39 @@ class Job(models.Model):
         if self.state not in FOLLOWED_STATES:
             return False
         self.claim(
-            FOLLOWED_STATES, target, next_poll_at=now + timedelta(seconds=self.next_poll_delay()),
-            attempts=self.attempts + 1, **extra,
+            FOLLOWED_STATES,
+            target,
+            next_poll_at=now + timedelta(seconds=self.next_poll_delay()),
+            attempts=self.attempts + 1,
+            **extra,
         )
         return False
 
     def mark_failed(self, message, code=None, state=State.FAILED, from_states=PENDING_STATES):
         return self.claim(
-            from_states, state, error_message=message, error_code=code,
-            next_poll_at=None, lease_until=None,
+            from_states,
+            state,
+            error_message=message,
+            error_code=code,
+            next_poll_at=None,
+            lease_until=None,
         )
+
+
+class Favourite(models.Model):
+    """A person's star on an image."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites"
+    )
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "job"], name="one_star")]
+
+    def __str__(self):
+        return f"{self.user} ★ {self.job_id}"
 
 
 class PollerLease(models.Model):
@@ -532,10 +587,9 @@ class PollerLease(models.Model):
     def acquire(cls, token, duration, name="follow"):
         now = timezone.now()
         if not cls.objects.filter(name=name).exists():
-            try:
+            # A racing worker may create it first: fine, the update below decides.
+            with contextlib.suppress(IntegrityError):
                 cls.objects.create(name=name)
-            except IntegrityError:
-                pass  # created by a racing worker: fine, the update below decides
         free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
         return bool(
             cls.objects.filter(free, name=name).update(owner=token, lease_until=now + duration)

@@ -60,7 +60,9 @@ def _claim_drafts(queryset):
     """Take the DRAFT jobs of `queryset` for sending; return them (empty when someone else did)."""
     now = timezone.now()
     with transaction.atomic():
-        ids = list(queryset.select_for_update().filter(state=State.DRAFT).values_list("pk", flat=True))
+        ids = list(
+            queryset.select_for_update().filter(state=State.DRAFT).values_list("pk", flat=True)
+        )
         if not ids:
             return []
         Job.objects.filter(pk__in=ids, state=State.DRAFT).update(
@@ -69,8 +71,11 @@ def _claim_drafts(queryset):
             next_poll_at=None,
             updated_at=now,
         )
-    return list(Job.objects.filter(pk__in=ids).select_related("team", "generation", "parent")
-                .order_by("index", "pk"))
+    return list(
+        Job.objects.filter(pk__in=ids)
+        .select_related("team", "generation", "parent")
+        .order_by("index", "pk")
+    )
 
 
 def submit_generation(generation_id):
@@ -113,9 +118,12 @@ def submit_button(job_id):
         return
     _record_created(jobs, [created])
     # Akool moves a used button to used_buttons; mirror it now rather than at the next poll.
-    parent = job.parent
-    if job.button not in parent.used_buttons:
-        Job.objects.filter(pk=parent.pk).update(used_buttons=[*parent.used_buttons, job.button])
+    # Locked read-modify-write: two buttons pressed at once must both be recorded.
+    with transaction.atomic():
+        parent = Job.objects.select_for_update().get(pk=job.parent_id)
+        if job.button not in parent.used_buttons:
+            parent.used_buttons = [*parent.used_buttons, job.button]
+            parent.save(update_fields=["used_buttons", "updated_at"])
 
 
 def _record_created(jobs, created):
@@ -136,7 +144,7 @@ def _record_created(jobs, created):
                 next_poll_at=now + timedelta(seconds=job.next_poll_delay()),
                 updated_at=now,
             )
-        for job in jobs[len(created):]:
+        for job in jobs[len(created) :]:
             job.mark_failed("Akool returned fewer images than requested.")
     enqueue(follow_jobs)
 
@@ -199,10 +207,9 @@ def follow_jobs():
 
 def _seconds_until_next_due():
     """None when nothing is waiting on us (webhooks, the store task or nothing at all)."""
-    next_due = (
-        Job.objects.filter(state__in=(*FOLLOWED_STATES, State.DRAFT), next_poll_at__isnull=False)
-        .aggregate(at=Min("next_poll_at"))["at"]
-    )
+    next_due = Job.objects.filter(
+        state__in=(*FOLLOWED_STATES, State.DRAFT), next_poll_at__isnull=False
+    ).aggregate(at=Min("next_poll_at"))["at"]
     if next_due is None:
         return None
     return (next_due - timezone.now()).total_seconds()
@@ -223,7 +230,9 @@ def follow_once():
             enqueue(submit_button, job.pk)
         elif pushed:
             enqueue(submit_generation, job.generation_id)
-    due = list(Job.objects.due_for_poll(now).select_related("team").order_by("next_poll_at")[:POLL_BATCH])
+    due = list(
+        Job.objects.due_for_poll(now).select_related("team").order_by("next_poll_at")[:POLL_BATCH]
+    )
     if not due:
         return 0
     with ThreadPoolExecutor(max_workers=min(POLL_CONCURRENCY, len(due))) as pool:
@@ -245,13 +254,22 @@ def _apply_poll(job, result):
     now = timezone.now()
     if isinstance(result, AkoolError):
         if result.kind == ErrorKind.TRANSIENT:
-            job.claim(FOLLOWED_STATES, job.state, attempts=job.attempts + 1,
-                      next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=30)))
+            job.claim(
+                FOLLOWED_STATES,
+                job.state,
+                attempts=job.attempts + 1,
+                next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=30)),
+            )
         else:
             job.mark_failed(result.message, code=result.code, from_states=FOLLOWED_STATES)
         return
-    if job.record_status(result.status, result.image_url, result.deduction_credit,
-                         result.available_buttons, result.used_buttons):
+    if job.record_status(
+        result.status,
+        result.image_url,
+        result.deduction_credit,
+        result.available_buttons,
+        result.used_buttons,
+    ):
         enqueue(store_job, job.pk)
 
 
@@ -262,7 +280,8 @@ def _recover_expired_leases(now):
             job.mark_failed(
                 "The request to Akool was interrupted; the image may or may not have been "
                 "created (and charged). Retry if you want to try again.",
-                state=State.UNKNOWN, from_states=(State.SUBMITTING,),
+                state=State.UNKNOWN,
+                from_states=(State.SUBMITTING,),
             )
             continue
         # Only the pass that moves the expired lease on re-queues the store.
@@ -288,16 +307,20 @@ def _give_up_stuck(now):
 
 def apply_webhook(team, payload):
     """Move the job a verified webhook speaks of. Safe to race with the poller."""
-    job = Job.objects.filter(team=team, akool_id=str(payload.get("_id", ""))).select_related(
-        "team").first()
+    job = (
+        Job.objects.filter(team=team, akool_id=str(payload.get("_id", "")))
+        .select_related("team")
+        .first()
+    )
     if job is None:
         return False
     status = payload.get("status")
     if not isinstance(status, int):
         return False
     credit = payload.get("deduction_credit")
-    if job.record_status(status, payload.get("url") or "",
-                         credit if isinstance(credit, int) else None):
+    if job.record_status(
+        status, payload.get("url") or "", credit if isinstance(credit, int) else None
+    ):
         enqueue(store_job, job.pk)
     return True
 
@@ -313,13 +336,19 @@ def store_job(job_id):
     if job is None:
         return
     if job.result_seen_at and timezone.now() - job.result_seen_at > RESULT_URL_LIFETIME:
-        job.mark_failed("The result link expired before the image could be saved.",
-                        state=State.EXPIRED, from_states=(State.STORING,))
+        job.mark_failed(
+            "The result link expired before the image could be saved.",
+            state=State.EXPIRED,
+            from_states=(State.STORING,),
+        )
         return
     with tempfile.TemporaryFile() as tmp:
         try:
             size = job.team.akool_client().download(
-                job.result_url, tmp, max_bytes=DOWNLOAD_MAX_BYTES, deadline=settings.DOWNLOAD_DEADLINE_SECONDS
+                job.result_url,
+                tmp,
+                max_bytes=DOWNLOAD_MAX_BYTES,
+                deadline=settings.DOWNLOAD_DEADLINE_SECONDS,
             )
             derived = derive(tmp)
         except DownloadError as error:
@@ -341,12 +370,23 @@ def _save_files(job, tmp, size, derived):
     job.preview.save(f"{name}.webp", ContentFile(derived.preview), save=False)
     now = timezone.now()
     done = job.claim(
-        State.STORING, State.DONE,
-        original=job.original.name, thumbnail=job.thumbnail.name, preview=job.preview.name,
-        original_bytes=size, width=derived.width, height=derived.height, format=derived.format,
-        sha256=derived.sha256, thumb_width=derived.thumb_width, thumb_height=derived.thumb_height,
-        placeholder_color=derived.placeholder_color, stored_at=now, lease_until=None,
-        error_code=None, error_message="",
+        State.STORING,
+        State.DONE,
+        original=job.original.name,
+        thumbnail=job.thumbnail.name,
+        preview=job.preview.name,
+        original_bytes=size,
+        width=derived.width,
+        height=derived.height,
+        format=derived.format,
+        sha256=derived.sha256,
+        thumb_width=derived.thumb_width,
+        thumb_height=derived.thumb_height,
+        placeholder_color=derived.placeholder_color,
+        stored_at=now,
+        lease_until=None,
+        error_code=None,
+        error_message="",
     )
     if not done:
         # Another worker stored it first (or it was deleted): keep exactly one copy.
@@ -356,18 +396,24 @@ def _save_files(job, tmp, size, derived):
 
 def _store_failed(job, message, expired=False, permanent=False):
     if expired:
-        job.mark_failed(f"The result link has expired: {message}", state=State.EXPIRED,
-                        from_states=(State.STORING,))
+        job.mark_failed(
+            f"The result link has expired: {message}",
+            state=State.EXPIRED,
+            from_states=(State.STORING,),
+        )
     elif permanent or job.attempts + 1 >= MAX_STORE_ATTEMPTS:
         job.mark_failed(f"The image could not be saved: {message}", from_states=(State.STORING,))
     else:
         # Keep the job in STORING with a short lease: when it runs out, the follower retries.
         delay = _backoff(job.attempts + 1, base=5, cap=120)
-        job.claim(State.STORING, State.STORING, attempts=job.attempts + 1,
-                  error_message=f"Retrying download: {message}",
-                  lease_until=timezone.now() + timedelta(seconds=delay))
+        job.claim(
+            State.STORING,
+            State.STORING,
+            attempts=job.attempts + 1,
+            error_message=f"Retrying download: {message}",
+            lease_until=timezone.now() + timedelta(seconds=delay),
+        )
         enqueue(follow_jobs)
-
 
 
 # --- starting work ---------------------------------------------------------------------------

@@ -1,9 +1,7 @@
-"""Shared fixtures: the three people every access test needs, and a network that ends at loopback."""
+"""Shared fixtures, and a network that ends at loopback for the whole test run."""
 
 import ipaddress
 import socket
-
-import pytest
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -40,5 +38,7 @@ def pytest_configure(config):
 
 
 # Fixtures owned by feature areas, shared by several test files.
-from tests.fixtures_sandbox import *  # noqa: E402, F403
+from tests.browser import *  # noqa: E402, F403
+from tests.fixtures_people import *  # noqa: E402, F403
 from tests.fixtures_pipeline import *  # noqa: E402, F403
+from tests.fixtures_sandbox import *  # noqa: E402, F403

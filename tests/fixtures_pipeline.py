@@ -25,8 +25,12 @@ class Worker:
     def start(self):
         self.log.parent.mkdir(exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=self.env,
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return self
 
@@ -84,7 +88,10 @@ def pipeline_settings(settings, live_server, tmp_path, monkeypatch):
     settings.SANDBOX_QUEUE_SECONDS = 0.3
     settings.SANDBOX_GENERATION_SECONDS = 1.0
     settings.MEDIA_ROOT = tmp_path / "media"
-    monkeypatch.setattr(Conf, "CLUSTER_NAME", f"test-{uuid.uuid4().hex[:10]}")
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", name)
+    # django-q2 signs queued tasks with the cluster name as salt: both sides must agree.
+    monkeypatch.setattr(Conf, "PREFIX", name)
     return settings
 
 
@@ -102,8 +109,9 @@ def start_worker(pipeline_settings, live_server):
         return worker
 
     yield start
+    # Nothing in a test needs a graceful shutdown (the follower would hold it for seconds).
     for worker in workers:
-        worker.stop()
+        worker.kill()
 
 
 def wait_for(predicate, timeout, interval=0.25, message="condition"):

@@ -1,0 +1,33 @@
+"""Re-encrypt every stored Akool credential under the newest FIELD_ENCRYPTION_KEYS key.
+
+Rotation: put a new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it), run this
+command, then drop the old keys.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from generator.crypto import DecryptionError
+from generator.models import Team
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every team's API key and clientId with the newest encryption key."
+
+    def handle(self, *args, **options):
+        count = 0
+        try:
+            with transaction.atomic():
+                # Loading decrypts with whichever configured key fits; saving encrypts with
+                # the first (newest) one.
+                teams = Team.objects.exclude(api_key="", client_id="").select_for_update()
+                for team in teams.iterator(chunk_size=200):
+                    team.save(update_fields=["api_key", "client_id"])
+                    count += 1
+        except DecryptionError as exc:
+            raise CommandError(
+                f"{exc} Nothing was changed. Keep every key still in use in "
+                "FIELD_ENCRYPTION_KEYS (newest first) and run this again."
+            ) from None
+        noun = "team" if count == 1 else "teams"
+        self.stdout.write(self.style.SUCCESS(f"Re-encrypted the credentials of {count} {noun}."))

@@ -1,0 +1,501 @@
+"""The emulated Akool endpoints and the CDN that serves their results.
+
+Protocol reference: /work/shared/akool-api.md (section numbers below point into it).
+
+Akool answers HTTP 200 for body-level errors and puts the verdict in `code`; only the
+injected gateway faults and the CDN use HTTP statuses.
+"""
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from . import faults, images, webhooks
+from .accounts import AuthError, authenticate, token_for
+from .models import ALL_BUTTONS, COMPLETED, SandboxAccount, SandboxJob, SandboxRequest, scrub
+from .validation import ApiError, validate_button, validate_v3, validate_v4
+
+COST = {"1080p": 1, "4k": 2}
+UPSCALE_COST = 2
+
+
+# --- plumbing: envelope, request log, faults ---------------------------------------------------
+
+
+def envelope(code, data=None, msg=None):
+    body = {"code": code, "msg": "OK" if code == 1000 else (msg or faults.error_message(code))}
+    body["data"] = data
+    response = JsonResponse(body, status=200, safe=False)
+    response.akool_code = code
+    return response
+
+
+class Call:
+    """What a view learned about the request, for its log row and the wrapper's epilogue."""
+
+    def __init__(self):
+        self.account = None
+        self.job_id = ""
+        self.body = {}
+        self.outcome = ""
+        self.delay = 0.0
+        self.slow = False
+        self.drop = False
+
+
+def api_view(kind, *methods):
+    """Wrap an endpoint: method check, random faults, error envelopes, one log row per call.
+
+    The log row is written before any injected delay or dropped connection, so a client that
+    gave up still finds its call counted.
+    """
+
+    def decorator(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            started = timezone.now()
+            call = Call()
+            call.body = _peek_json(request)
+            allowed = request.method in methods
+            # The CDN is not part of the API: random faults stay off it.
+            fault = faults.random_fault(kind) if allowed and kind != "download" else None
+            if not allowed:
+                response = HttpResponse(status=405, headers={"Allow": ", ".join(methods)})
+            elif fault and fault.kind == "http":
+                response = faults.gateway_error(int(fault.value))
+            elif fault and fault.kind == "code":
+                response = envelope(int(fault.value))
+            else:
+                try:
+                    response = view(request, call, *args, **kwargs)
+                except (ApiError, AuthError) as exc:
+                    response = envelope(exc.code, msg=exc.msg)
+                if fault and fault.kind == "slow":
+                    call.slow = True
+                    call.delay = max(call.delay, fault.value)
+            _log(request, kind, call, response, started, fault)
+            if call.drop:
+                faults.drop_connection(request)
+            elif call.delay:
+                time.sleep(call.delay)
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _log(request, kind, call, response, started, fault):
+    code = getattr(response, "akool_code", None)
+    if call.drop:
+        outcome, status = "dropped", None
+    elif call.outcome:
+        outcome, status = call.outcome, response.status_code
+    elif code is None and response.status_code != 200:
+        outcome, status = f"http {response.status_code}", response.status_code
+    elif code not in (None, 1000):
+        outcome, status = f"error {code}", response.status_code
+    elif call.delay or call.slow:
+        outcome, status = "slow", response.status_code
+    else:
+        outcome, status = "ok", response.status_code
+    if fault:
+        outcome = f"{outcome} (random)"
+    SandboxRequest.objects.create(
+        created_at=started,
+        method=request.method,
+        path=request.path,
+        kind=kind,
+        job_id=call.job_id[:24],
+        account=call.account,
+        body=scrub(call.body),
+        http_status=status,
+        code=code,
+        outcome=outcome[:40],
+    )
+
+
+def _peek_json(request):
+    """The body for the log, even when the call fails before the view reads it."""
+    if request.method != "POST":
+        return dict(request.GET.items())
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _json_body(request, call):
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(1003, "request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(1003, "request body must be a JSON object")
+    call.body = body
+    return body
+
+
+def _auth(request, call):
+    call.account = authenticate(request)
+    return call.account
+
+
+# --- CDN URLs --------------------------------------------------------------------------------
+
+
+def _sign(job_id, expires):
+    message = f"sandbox-cdn:{job_id}:{expires}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def image_url(request, job):
+    """A CloudFront-style signed URL, valid SANDBOX_URL_EXPIRY_SECONDS after completion."""
+    lifetime = int(getattr(settings, "SANDBOX_URL_EXPIRY_SECONDS", 7 * 24 * 3600))
+    expires = int(job.finished_at.timestamp()) + lifetime
+    path = reverse("sandbox:cdn", kwargs={"job_id": job.job_id})
+    return request.build_absolute_uri(f"{path}?expires={expires}&sig={_sign(job.job_id, expires)}")
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def _create_record(job, full):
+    record = {
+        "_id": job.job_id,
+        "uid": job.account.uid,
+        "team_id": job.account.team_id,
+        "create_time": job.create_time,
+        "prompt": job.prompt,
+        "image_status": 1,
+        "deduction_credit": job.deduction_credit,
+        "model_name": job.model_name,
+        "type": 4,
+        "from": job.api_from,
+        "sub_type": job.sub_type,
+    }
+    if full:
+        # The documented batch example leaves these out of array elements.
+        record.update(
+            origin_prompt=job.prompt,
+            source_image=job.source_image,
+            image_sub_status=1,
+            provider="wavespeed-ai",
+            file_name=f"ImageGenerator_{job.create_time}.png",
+        )
+    return record
+
+
+def _v3_record(job):
+    return {
+        "_id": job.job_id,
+        "uid": job.account.uid,
+        "create_time": job.create_time,
+        "prompt": job.prompt,
+        "origin_prompt": job.prompt,
+        "source_image": job.source_image,
+        "image_status": 1,
+        "deduction_credit": job.deduction_credit,
+        "type": 4,
+        "from": 1,
+        "buttons": [],
+        "used_buttons": [],
+        "upscaled_urls": [],
+        "faceswap_quality": 2,
+    }
+
+
+def result_record(request, job, now=None):
+    status = job.status(now)
+    done = status == COMPLETED
+    url = image_url(request, job) if done else ""
+    used = []
+    if done and job.offers_buttons:
+        taken = set(job.children.values_list("op_button", flat=True))
+        used = [b for b in ALL_BUTTONS if b in taken]
+    record = {
+        "faceswap_quality": 2,
+        "deduction_credit": job.deduction_credit,
+        # Used buttons move from `buttons` to `used_buttons`, as the docs describe.
+        "buttons": [b for b in ALL_BUTTONS if b not in used] if done and job.offers_buttons else [],
+        "used_buttons": used,
+        # Observed: a v4 result repeats its URL in upscaled_urls; a U child leaves it empty.
+        "upscaled_urls": [url] if done and not job.is_upscale else [],
+        "_id": job.job_id,
+        "create_time": job.create_time,
+        "uid": job.account.uid,
+        "type": 4,
+        "image_status": status,
+        "image_sub_status": status,
+        "image": url,
+    }
+    if job.api == SandboxJob.Api.V4:
+        record.update(
+            model_name=job.model_name,
+            task_id=job.task_id,
+            source_image=job.source_image,
+            prompt=job.prompt,
+        )
+    if job.parent_id:
+        record.update(image_content_model_id=job.parent.job_id, op_button=job.op_button)
+    return record
+
+
+# --- job creation ----------------------------------------------------------------------------
+
+
+def _timings(now):
+    queued = float(getattr(settings, "SANDBOX_QUEUE_SECONDS", 1.0))
+    generating = float(getattr(settings, "SANDBOX_GENERATION_SECONDS", 4.0))
+    started = now + timedelta(seconds=queued)
+    return started, started + timedelta(seconds=generating)
+
+
+def _seed():
+    return secrets.randbits(48)
+
+
+def _create_jobs(request, account, params, api, markers):
+    """Charge and create the batch in one transaction (no credit, no jobs)."""
+    width, height = images.dimensions(params.scale, params.resolution, params.source_size)
+    cost = COST[params.resolution]
+    now = timezone.now()
+    started, finished = _timings(now)
+    jobs = [
+        SandboxJob(
+            account=account,
+            api=api,
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt,
+            model_name=params.model_name,
+            source_image=params.source_url,
+            source_key=params.source_key,
+            similar=params.similar,
+            scale=params.scale,
+            resolution=params.resolution,
+            width=width,
+            height=height,
+            seed=_seed(),
+            deduction_credit=cost,
+            will_fail=markers.fail,
+            webhook_url=params.webhook_url,
+            created_at=now,
+            started_at=started,
+            finished_at=finished,
+        )
+        for _ in range(params.batch_quantity)
+    ]
+    with transaction.atomic():
+        if not account.charge(cost * len(jobs)):
+            raise ApiError(1006)
+        SandboxJob.objects.bulk_create(jobs)
+        for job in jobs:
+            webhooks.schedule_job(job, image_url(request, job))
+    return jobs
+
+
+def _create_prologue(body):
+    """Injected faults that answer before any job exists: [http:5xx] and [error:NNNN]."""
+    prompt = body.get("prompt")
+    markers = faults.parse_markers(prompt if isinstance(prompt, str) else "")
+    if markers.http_status:
+        return markers, faults.gateway_error(markers.http_status)
+    if markers.error_code:
+        raise ApiError(markers.error_code)
+    return markers, None
+
+
+def _create_epilogue(call, jobs, markers):
+    call.job_id = jobs[0].job_id
+    call.drop = markers.drop
+    call.delay = markers.slow
+
+
+@api_view("create", "POST")
+def create_v4(request, call):
+    account = _auth(request, call)
+    body = _json_body(request, call)
+    markers, early = _create_prologue(body)
+    if early:
+        return early
+    params = validate_v4(body)
+    jobs = _create_jobs(request, account, params, SandboxJob.Api.V4, markers)
+    _create_epilogue(call, jobs, markers)
+    # Quirk: one image gives an object, several give an array of slimmer records.
+    if len(jobs) == 1:
+        return envelope(1000, _create_record(jobs[0], full=True))
+    return envelope(1000, [_create_record(job, full=False) for job in jobs])
+
+
+@api_view("create", "POST")
+def create_v3(request, call):
+    account = _auth(request, call)
+    body = _json_body(request, call)
+    markers, early = _create_prologue(body)
+    if early:
+        return early
+    params = validate_v3(body)
+    jobs = _create_jobs(request, account, params, SandboxJob.Api.V3, markers)
+    _create_epilogue(call, jobs, markers)
+    return envelope(1000, _v3_record(jobs[0]))
+
+
+@api_view("button", "POST")
+def create_by_button(request, call):
+    account = _auth(request, call)
+    body = _json_body(request, call)
+    parent_id, button, webhook_url = validate_button(body)
+    call.job_id = parent_id
+    parent = SandboxJob.objects.select_related("account").filter(job_id=parent_id).first()
+    if parent is None:
+        raise ApiError(1008)
+    if parent.account_id != account.pk:
+        raise ApiError(1009)
+    if not parent.offers_buttons or parent.status() != COMPLETED:
+        raise ApiError(1010)
+    if parent.children.filter(op_button=button).exists():
+        raise ApiError(1011)
+    upscale = button.startswith("U")
+    cost = UPSCALE_COST if upscale else COST[parent.resolution]
+    width, height = (
+        images.upscaled(parent.width, parent.height) if upscale else (parent.width, parent.height)
+    )
+    now = timezone.now()
+    started, finished = _timings(now)
+    child = SandboxJob(
+        account=account,
+        api=SandboxJob.Api.BUTTON,
+        parent=parent,
+        op_button=button,
+        op_button_message_id=secrets.token_urlsafe(15)[:20],
+        prompt=parent.prompt,
+        negative_prompt=parent.negative_prompt,
+        model_name=parent.model_name,
+        source_image=parent.source_image,
+        source_key=parent.source_key,
+        similar=parent.similar,
+        scale=parent.scale,
+        resolution=parent.resolution,
+        width=width,
+        height=height,
+        # An upscale is the same picture, larger; a variation is a new composition.
+        seed=parent.seed if upscale else _seed(),
+        deduction_credit=cost,
+        webhook_url=webhook_url,
+        created_at=now,
+        started_at=started,
+        finished_at=finished,
+    )
+    try:
+        with transaction.atomic():
+            if not account.charge(cost):
+                raise ApiError(1006)
+            child.save()
+            webhooks.schedule_job(child, image_url(request, child))
+    except IntegrityError:
+        # A concurrent call used the same button first.
+        raise ApiError(1011) from None
+    call.job_id = child.job_id
+    return envelope(
+        1000,
+        {
+            "_id": child.job_id,
+            "image_content_model_id": parent.job_id,
+            "create_time": child.create_time,
+            "op_button": button,
+            "op_buttonMessageId": child.op_button_message_id,
+            "image_status": 1,
+            "deduction_credit": cost,
+            "from": 1,
+            "buttons": [],
+            "used_buttons": [],
+            "upscaled_urls": [],
+            "faceswap_quality": 2,
+        },
+    )
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+@api_view("result", "GET")
+def image_result(request, call):
+    account = _auth(request, call)
+    job_id = request.GET.get("image_model_id", "").strip()
+    call.job_id = job_id
+    if not job_id:
+        raise ApiError(1003, "image_model_id is required")
+    job = SandboxJob.objects.select_related("account", "parent").filter(job_id=job_id).first()
+    if job is None:
+        raise ApiError(1008)
+    if job.account_id != account.pk:
+        raise ApiError(1009)
+    return envelope(1000, result_record(request, job))
+
+
+@api_view("credit", "GET")
+def credit_info(request, call):
+    account = _auth(request, call)
+    return envelope(1000, {"credit": account.credit})
+
+
+@api_view("token", "POST")
+def get_token(request, call):
+    body = _json_body(request, call)
+    client_id, secret = body.get("clientId"), body.get("clientSecret")
+    if not client_id or not secret or not isinstance(client_id, str) or not isinstance(secret, str):
+        raise ApiError(1102, "clientId and clientSecret are required")
+    account = SandboxAccount.objects.filter(client_id=client_id, api_key=secret).first()
+    if account is None:
+        raise ApiError(1101, "Invalid clientId or clientSecret")
+    call.account = account
+    if account.banned:
+        raise ApiError(1200)
+    # Quirk: the token is top-level and there is no `data` (nor a documented `msg`).
+    response = JsonResponse({"code": 1000, "token": token_for(account)})
+    response.akool_code = 1000
+    return response
+
+
+# --- CDN -------------------------------------------------------------------------------------
+
+_ACCESS_DENIED = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    "<Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"
+)
+
+
+@api_view("download", "GET", "HEAD")
+def cdn_image(request, call, job_id):
+    """Serve a result PNG like CloudFront: 403 once the signed URL has expired or is forged."""
+    call.job_id = job_id
+    call.body = {"expires": request.GET.get("expires", "")}
+    job = SandboxJob.objects.select_related("account").filter(job_id=job_id).first()
+    if job is None or job.status() != COMPLETED:
+        call.outcome = "not found"
+        return HttpResponse("Not Found", status=404, content_type="text/plain")
+    call.account = job.account
+    expires = request.GET.get("expires", "")
+    sig = request.GET.get("sig", "")
+    valid = expires.isdigit() and len(expires) <= 12
+    if not valid or not hmac.compare_digest(sig.encode(), _sign(job_id, int(expires)).encode()):
+        call.outcome = "bad signature"
+        return HttpResponse(_ACCESS_DENIED, status=403, content_type="application/xml")
+    if int(expires) <= time.time():
+        call.outcome = "expired"
+        return HttpResponse(_ACCESS_DENIED, status=403, content_type="application/xml")
+    path = images.png_for(job)
+    return FileResponse(path.open("rb"), content_type="image/png")

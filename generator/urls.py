@@ -1,0 +1,79 @@
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from .account_forms import EmailAuthenticationForm
+from .views import accounts, home, hooks, studio, teams
+
+team = "t/<uuid:team_code>/"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    # --- accounts
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", accounts.logout_view, name="logout"),
+    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            subject_template_name="registration/password_reset_subject.txt",
+            email_template_name="registration/password_reset_email.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("signup/", accounts.signup, name="signup"),
+    path("invite/<uuid:code>/", accounts.invite, name="invite"),
+    # --- teams
+    path("teams/", teams.team_list, name="team_list"),
+    path("teams/new/", teams.team_create, name="team_create"),
+    path("teams/switch/", teams.team_switch, name="team_switch"),
+    path(team, studio.studio, name="studio"),
+    path(team + "leave/", teams.team_leave, name="team_leave"),
+    path(team + "settings/", teams.team_settings, name="team_settings"),
+    path(team + "settings/details/", teams.team_details, name="team_details"),
+    path(team + "members/role/", teams.member_role, name="member_role"),
+    path(team + "members/remove/", teams.member_remove, name="member_remove"),
+    path(team + "transfer/", teams.team_transfer, name="team_transfer"),
+    path(team + "delete/", teams.team_delete, name="team_delete"),
+    path(team + "invitations/", teams.invitation_create, name="invitation_create"),
+    path(
+        team + "invitations/<uuid:code>/revoke/",
+        teams.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path(team + "credentials/", teams.credentials_save, name="credentials_save"),
+    path(team + "credentials/remove/", teams.credentials_remove, name="credentials_remove"),
+    path(team + "credentials/test/", teams.credentials_test, name="credentials_test"),
+]
+
+urlpatterns += [
+    path("", include("generator.urls_studio")),
+    # Called by Akool, not by people: no login, checked by signature or signed token.
+    path("hooks/akool/<str:token>/", hooks.akool_webhook, name="akool_webhook"),
+    path("source/<str:token>/", hooks.source_image, name="source_image"),
+]

@@ -1,0 +1,1 @@
+"""Views, one module per feature (accounts, teams, home, studio). URLs import the modules."""

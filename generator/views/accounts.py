@@ -1,0 +1,134 @@
+"""Signing in and out, open sign-up, and accepting an invitation."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..account_forms import InviteSignupForm, SignupForm
+from ..models import Invitation, Membership, User
+
+# Accounts made here log straight in; name the backend because there could be several.
+_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.info(request, "You have signed out.")
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if not settings.ALLOW_SIGNUP:
+        raise Http404("Sign-up is closed; ask a team admin for an invitation.")
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # Someone registered the same address between validation and save.
+            form.add_error("email", "An account with this email already exists.")
+        else:
+            login(request, user, backend=_BACKEND)
+            messages.success(request, "Welcome! Create your first team to start generating.")
+            return redirect("team_list")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def _invitation_state(invitation):
+    if invitation is None:
+        return "unknown"
+    if invitation.accepted_at is not None:
+        return "used"
+    if invitation.expires_at <= timezone.now():
+        return "expired"
+    return "usable"
+
+
+def _join(invitation, user):
+    """Claim the invitation for `user` and add them to its team.
+
+    The conditional UPDATE makes the link single-use: of two people racing, one gets a row
+    count of 1; the other gets False and sees the "already used" page.
+    """
+    now = timezone.now()
+    claimed = Invitation.objects.filter(
+        pk=invitation.pk, accepted_at__isnull=True, expires_at__gt=now
+    ).update(accepted_at=now, accepted_by=user)
+    if not claimed:
+        return False
+    Membership.objects.get_or_create(
+        team=invitation.team, user=user, defaults={"role": invitation.role}
+    )
+    user.current_team = invitation.team
+    user.save(update_fields=["current_team"])
+    return True
+
+
+def _welcome(request, invitation):
+    messages.success(
+        request,
+        f"You joined {invitation.team.name} as {invitation.get_role_display().lower()}.",
+    )
+    return redirect("studio", invitation.team.code)
+
+
+@sensitive_post_parameters("password1", "password2")
+@require_http_methods(["GET", "POST"])
+def invite(request, code):
+    """The invitation link: sign up (anonymous) or accept (signed in)."""
+    invitation = Invitation.objects.select_related("team", "invited_by").filter(code=code).first()
+    state = _invitation_state(invitation)
+    context = {"invitation": invitation, "state": state}
+    if state != "usable":
+        return render(request, "generator/invite.html", context)
+
+    team = invitation.team
+    if request.user.is_authenticated:
+        membership = team.memberships.filter(user=request.user).first()
+        if request.method == "POST":
+            if membership is not None:
+                messages.info(request, f"You are already in {team.name}.")
+                return redirect("studio", team.code)
+            with transaction.atomic():
+                joined = _join(invitation, request.user)
+            if not joined:
+                context["state"] = "used"
+                return render(request, "generator/invite.html", context)
+            return _welcome(request, invitation)
+        context["membership"] = membership
+        return render(request, "generator/invite.html", context)
+
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        context["has_account"] = True
+        return render(request, "generator/invite.html", context)
+
+    form = InviteSignupForm(invitation, request.POST or None)
+    context["form"] = form
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                user = form.save()
+                if not _join(invitation, user):
+                    transaction.set_rollback(True)
+                    user = None
+        except IntegrityError:
+            context["has_account"] = True
+            return render(request, "generator/invite.html", context)
+        if user is None:
+            context["state"] = "used"
+            return render(request, "generator/invite.html", context)
+        login(request, user, backend=_BACKEND)
+        return _welcome(request, invitation)
+    return render(request, "generator/invite.html", context)

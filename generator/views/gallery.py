@@ -1,0 +1,686 @@
+"""The team gallery: keyset pages, the live poller, the image view, its files and actions."""
+
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlparse
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve, reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import slugify
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from ..access import team_access
+from ..models import BUTTONS, PENDING_STATES, Favourite, Job, Mode, Resolution, Role, State
+from ..tasks import press_button, retry
+
+PAGE_SIZE = 24
+# A poll names the pending cards it shows; more than a few pages of them is not a real page.
+MAX_POLLED = 200
+POLL_SECONDS = 2
+CURSOR_SALT = "generator.gallery-cursor"
+SOURCE_IMAGE_SALT = "generator.source-image"
+SOURCE_IMAGE_MAX_AGE = timedelta(days=7)
+SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
+EXAMPLE_PROMPTS = (
+    "A lighthouse on a cliff at dawn, watercolour",
+    "Isometric cutaway of a tiny coffee shop, soft light",
+    "Product photo of a ceramic mug on linen, 50 mm",
+)
+FILE_KINDS = {"original": "original", "preview": "preview", "thumb": "thumbnail"}
+CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+class GalleryFilters(forms.Form):
+    """The gallery's filters, read from the querystring. A bad value is ignored, not an error:
+    a shared link with a stale filter should still open the gallery."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search prompts")
+    who = forms.ChoiceField(
+        required=False, label="Made by", choices=[("", "Everyone"), ("mine", "Me")]
+    )
+    status = forms.ChoiceField(
+        required=False,
+        label="Status",
+        choices=[
+            ("", "Any status"),
+            ("done", "Done"),
+            ("pending", "In progress"),
+            ("failed", "Failed"),
+        ],
+    )
+    mode = forms.ChoiceField(
+        required=False, label="Mode", choices=[("", "Any mode"), *Mode.choices]
+    )
+    resolution = forms.ChoiceField(
+        required=False, label="Resolution", choices=[("", "Any resolution"), *Resolution.choices]
+    )
+    fav = forms.BooleanField(required=False, label="Favourites")
+
+    NAMES = ("q", "who", "status", "mode", "resolution", "fav")
+
+    def __init__(self, data):
+        super().__init__({k: data.get(k) for k in self.NAMES if data.get(k) is not None})
+        self.is_valid()
+        self.values = {
+            name: self.cleaned_data.get(name)
+            for name in self.NAMES
+            if self.cleaned_data.get(name) not in (None, "", False)
+        }
+        if "q" in self.values:
+            self.values["q"] = " ".join(self.values["q"].split())
+            if not self.values["q"]:
+                del self.values["q"]
+
+    @property
+    def active(self):
+        return bool(self.values)
+
+    def items(self):
+        return [(k, "1" if v is True else v) for k, v in self.values.items()]
+
+    @property
+    def query(self):
+        """The active filters as a querystring (no leading "?"), in a stable order."""
+        return urlencode(self.items())
+
+    def apply(self, jobs, user):
+        v = self.values
+        if v.get("who") == "mine":
+            jobs = jobs.filter(author=user)
+        status = v.get("status")
+        if status == "done":
+            jobs = jobs.filter(state=State.DONE)
+        elif status == "pending":
+            jobs = jobs.filter(state__in=PENDING_STATES)
+        elif status == "failed":
+            jobs = jobs.filter(state__in=SETTLED_UNWELL)
+        if v.get("mode"):
+            jobs = jobs.filter(generation__mode=v["mode"])
+        if v.get("resolution"):
+            jobs = jobs.filter(generation__resolution=v["resolution"])
+        if v.get("fav"):
+            jobs = jobs.filter(starred=True)
+        if v.get("q"):
+            jobs = _prompt_search(jobs, v["q"])
+        return jobs
+
+
+def _prompt_search(jobs, text):
+    if connection.vendor == "postgresql":
+        # Full-text for word forms ("lighthouses" finds "lighthouse"), plus a substring match
+        # so half-typed words still find something. SearchVector/SearchQuery need no app
+        # in INSTALLED_APPS.
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        query = SearchQuery(text, config="english", search_type="websearch")
+        return jobs.annotate(search=SearchVector("generation__prompt", config="english")).filter(
+            Q(search=query) | Q(generation__prompt__icontains=text)
+        )
+    return jobs.filter(generation__prompt__icontains=text)
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def team_jobs(team, user):
+    """Every job a gallery may show, with what a card needs in the same query."""
+    return (
+        Job.objects.filter(team=team, dismissed=False)
+        .select_related("generation", "author")
+        .annotate(starred=Exists(Favourite.objects.filter(user=user, job=OuterRef("pk"))))
+    )
+
+
+def make_cursor(job):
+    return signing.dumps([job.created_at.isoformat(), job.pk], salt=CURSOR_SALT)
+
+
+def read_cursor(token):
+    """(created_at, id) from a cursor, or None when it is missing or not one of ours."""
+    if not token:
+        return None
+    try:
+        stamp, pk = signing.loads(token, salt=CURSOR_SALT)
+        return datetime.fromisoformat(stamp), int(pk)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+
+
+def _older_than(created_at, pk):
+    return Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+
+
+def _newer_than(created_at, pk):
+    return Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+
+
+def keyset_page(jobs, cursor=None, size=PAGE_SIZE):
+    """One page, newest first, after `cursor`; and the cursor of the next page (or None).
+
+    Keyset, never OFFSET: the (team, -created_at, -id) index finds the page's start directly,
+    so page 40 costs what page 1 costs, and images arriving meanwhile never shift a page.
+    """
+    if cursor:
+        jobs = jobs.filter(_older_than(*cursor))
+    rows = list(jobs.order_by("-created_at", "-id")[: size + 1])
+    page = rows[:size]
+    return page, (make_cursor(page[-1]) if len(rows) > size else None)
+
+
+def neighbours(jobs, job):
+    """The codes of the images before (newer) and after (older) `job` in `jobs`."""
+    newer = (
+        jobs.filter(_newer_than(job.created_at, job.pk))
+        .order_by("created_at", "id")
+        .values_list("code", flat=True)
+        .first()
+    )
+    older = (
+        jobs.filter(_older_than(job.created_at, job.pk))
+        .order_by("-created_at", "-id")
+        .values_list("code", flat=True)
+        .first()
+    )
+    return newer, older
+
+
+def gallery_context(request, membership, cursor_token=None):
+    """What the gallery partial needs: one page of cards under the request's filters."""
+    team, user = membership.team, request.user
+    filters = GalleryFilters(request.GET)
+    cursor = read_cursor(cursor_token)
+    jobs, next_cursor = keyset_page(filters.apply(team_jobs(team, user), user), cursor)
+    # "Nothing yet" (explain the next step) differs from "nothing matches" (clear the filters).
+    empty_team = (
+        not jobs
+        and not cursor
+        and (not filters.active or not Job.objects.filter(team=team, dismissed=False).exists())
+    )
+    query = filters.query
+    return {
+        "team": team,
+        "membership": membership,
+        "is_admin": membership.allows(Role.ADMIN),
+        "can_edit": membership.allows(Role.MEMBER),
+        "filters": filters,
+        "filter_query": f"?{query}" if query else "",
+        "filters_param": query,
+        "jobs": jobs,
+        "cursor": cursor,
+        "next_cursor": next_cursor,
+        "next_query": urlencode([*filters.items(), ("before", next_cursor)]) if next_cursor else "",
+        "polling": any(job.is_pending for job in jobs),
+        "empty_team": empty_team,
+        "poll_seconds": POLL_SECONDS,
+        "can_generate": membership.allows(Role.MEMBER) and team.has_credentials,
+        "example_prompts": EXAMPLE_PROMPTS,
+        "studio_url": reverse("studio", args=[team.code]),
+    }
+
+
+def filters_of(request):
+    """GET requests carry the filters in the querystring; POST forms carry that querystring
+    in a hidden `filters` field, so the page they return to keeps them."""
+    if request.method == "GET":
+        return GalleryFilters(request.GET)
+    return GalleryFilters(QueryDict(request.POST.get("filters", "")))
+
+
+def team_job(team, code, **extra):
+    return get_object_or_404(
+        Job.objects.select_related("generation", "author"), team=team, code=code, **extra
+    )
+
+
+def _can_delete(membership, job):
+    return membership.allows(Role.ADMIN) or (
+        membership.allows(Role.MEMBER) and job.author_id == membership.user_id
+    )
+
+
+def _safe_next(request, fallback):
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return fallback
+
+
+def _vary(response):
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+# --- gallery pages and the poller ------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def gallery_page(request, team_code):
+    """The next page of cards (the "load more" sentinel asks for it when scrolled into view)."""
+    membership = team_access(request, team_code)
+    if not request.htmx:
+        # The sentinel's href is the full studio page at that cursor; this is its htmx twin.
+        url = reverse("studio", args=[membership.team.code])
+        return _vary(redirect(f"{url}?{request.GET.urlencode()}"))
+    context = gallery_context(request, membership, request.GET.get("before"))
+    return _vary(render(request, "generator/studio.html#page-response", context))
+
+
+@never_cache
+@require_GET
+@login_required
+def poll(request, team_code):
+    """One request for every pending card on the page.
+
+    The page sends `pending=<code>.<state>` for each card it shows as pending; the answer
+    carries out-of-band swaps of just the cards whose state moved (or that are gone), and a
+    fresh poller, which has no trigger once nothing on the page is pending.
+    """
+    membership = team_access(request, team_code)
+    known = {}
+    for token in request.GET.getlist("pending")[:MAX_POLLED]:
+        code, _, state = token.partition(".")
+        try:
+            known[uuid.UUID(code)] = state
+        except ValueError:
+            continue
+    team = membership.team
+    filter_query = GalleryFilters(QueryDict(request.GET.get("filters", ""))).query
+    jobs = {job.code: job for job in team_jobs(team, request.user).filter(code__in=known)}
+    changed = [job for code, job in jobs.items() if job.state != known[code]]
+    gone = [code for code in known if code not in jobs]
+    context = {
+        "team": team,
+        "membership": membership,
+        "is_admin": membership.allows(Role.ADMIN),
+        "can_edit": membership.allows(Role.MEMBER),
+        "changed": changed,
+        "gone": gone,
+        "polling": any(job.is_pending for job in jobs.values()),
+        "filter_query": f"?{filter_query}" if filter_query else "",
+        "filters_param": filter_query,
+        "poll_seconds": POLL_SECONDS,
+    }
+    return render(request, "generator/studio.html#poll-response", context)
+
+
+def new_cards_response(request, membership, new_jobs, main="", gone=()):
+    """An htmx answer that puts `new_jobs` at the top of the grid, removes the cards `gone`,
+    and (re)starts the poller; `main` is the swap of the element that made the request."""
+    context = {
+        "gone": gone,
+        "team": membership.team,
+        "membership": membership,
+        "is_admin": membership.allows(Role.ADMIN),
+        "can_edit": membership.allows(Role.MEMBER),
+        "new_jobs": new_jobs,
+        "polling": True,
+        "poll_seconds": POLL_SECONDS,
+    }
+    extra = render_to_string("generator/studio.html#new-cards", context, request=request)
+    return HttpResponse(main + extra)
+
+
+# --- the image view --------------------------------------------------------------------------
+
+
+def _button_rows(job):
+    """U1–U4 and V1–V4 for a finished, non-upscale image: which can still be pressed."""
+    if job.state != State.DONE or job.button.startswith("U") or not job.buttons:
+        return []
+    available = set(job.available_buttons)
+    rows = []
+    for prefix, label in (("U", "Upscale"), ("V", "Vary")):
+        buttons = [
+            {"name": name, "number": name[1], "used": name not in available}
+            for name in BUTTONS
+            if name.startswith(prefix) and name in job.buttons
+        ]
+        if buttons:
+            rows.append({"label": label, "buttons": buttons})
+    return rows
+
+
+def can_use_as_source(team):
+    return team.is_sandbox or bool(settings.PUBLIC_BASE_URL)
+
+
+def detail_context(request, membership, job, in_lightbox, error=""):
+    team = membership.team
+    filters = filters_of(request)
+    jobs = filters.apply(team_jobs(team, request.user), request.user)
+    newer, older = neighbours(jobs, job)
+    query = filters.query
+    return {
+        "team": team,
+        "membership": membership,
+        "job": job,
+        "generation": job.generation,
+        "is_admin": membership.allows(Role.ADMIN),
+        "can_edit": membership.allows(Role.MEMBER),
+        "can_delete": _can_delete(membership, job) and not job.is_pending,
+        "filters": filters,
+        "filter_query": f"?{query}" if query else "",
+        "newer": newer,
+        "older": older,
+        "button_rows": _button_rows(job) if membership.allows(Role.MEMBER) else [],
+        "children": list(job.children.select_related("generation").order_by("created_at", "id")),
+        "in_lightbox": in_lightbox,
+        "use_as_source": job.state == State.DONE and can_use_as_source(team),
+        "error": error,
+        "took": _duration(job.created_at, job.stored_at),
+    }
+
+
+def _duration(start, end):
+    if not start or not end or end < start:
+        return ""
+    seconds = round((end - start).total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def _detail_job(team, code, user):
+    return get_object_or_404(team_jobs(team, user).select_related("parent"), code=code)
+
+
+def _in_lightbox(request):
+    return bool(request.htmx) and request.htmx.target in ("lightbox-body", "image-detail")
+
+
+@require_GET
+@login_required
+def image_detail(request, team_code, job_code):
+    membership = team_access(request, team_code)
+    job = _detail_job(membership.team, job_code, request.user)
+    in_lightbox = _in_lightbox(request)
+    context = detail_context(request, membership, job, in_lightbox)
+    template = "generator/image_detail.html" + ("#detail" if in_lightbox else "")
+    return _vary(render(request, template, context))
+
+
+def download_name(job):
+    words = " ".join(job.generation.prompt.split()[:6])
+    slug = slugify(words)[:48].strip("-") or "image"
+    ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}.get(job.format, "png")
+    return f"akool-{slug}-{job.code.hex[:8]}.{ext}"
+
+
+def _file_response(field, content_type, filename, as_attachment=False):
+    if not field:
+        raise Http404
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, content_type=content_type, as_attachment=as_attachment, filename=filename
+    )
+    # A job's files never change under its code, but only its team may see them.
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+@require_GET
+@login_required
+def image_file(request, team_code, job_code, kind):
+    """An image's original, preview or thumbnail, to members of its team only."""
+    membership = team_access(request, team_code)
+    job = get_object_or_404(
+        Job.objects.select_related("generation"),
+        team=membership.team,
+        code=job_code,
+        state=State.DONE,
+    )
+    if kind == "original":
+        content_type = CONTENT_TYPES.get(job.format, "application/octet-stream")
+        download = request.GET.get("download") == "1"
+        return _file_response(job.original, content_type, download_name(job), download)
+    field = getattr(job, FILE_KINDS[kind])
+    return _file_response(field, "image/webp", f"{job.code.hex[:8]}-{kind}.webp")
+
+
+# --- "use as source": a signed link Akool can fetch ------------------------------------------
+
+
+def signed_source_url(job):
+    """An unguessable, expiring link to `job`'s original that Akool (or the sandbox) can fetch
+    without signing in. Same addressing as generator.forms.source_public_url."""
+    token = signing.dumps(str(job.code), salt=SOURCE_IMAGE_SALT)
+    path = reverse("image_source", args=[token])
+    if job.team.is_sandbox and not settings.PUBLIC_BASE_URL:
+        # The sandbox runs inside this app and reaches us on its internal address.
+        parsed = urlparse(settings.AKOOL_SANDBOX_URL)
+        return f"{parsed.scheme}://{parsed.netloc}{path}"
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def job_from_source_url(url, team):
+    """The team's job a signed source link points at, or None (for showing its thumbnail)."""
+    if not url:
+        return None
+    try:
+        match = resolve(urlparse(url).path)
+    except Resolver404:
+        return None
+    if match.url_name != "image_source":
+        return None
+    try:
+        code = signing.loads(
+            match.kwargs["token"], salt=SOURCE_IMAGE_SALT, max_age=SOURCE_IMAGE_MAX_AGE
+        )
+    except signing.BadSignature:
+        return None
+    return (
+        Job.objects.select_related("generation")
+        .filter(team=team, code=code, state=State.DONE)
+        .first()
+    )
+
+
+@require_GET
+def source_image(request, token):
+    try:
+        code = signing.loads(token, salt=SOURCE_IMAGE_SALT, max_age=SOURCE_IMAGE_MAX_AGE)
+    except signing.BadSignature:
+        raise Http404 from None
+    job = get_object_or_404(Job, code=code, state=State.DONE)
+    content_type = CONTENT_TYPES.get(job.format, "application/octet-stream")
+    return _file_response(job.original, content_type, download_name(job))
+
+
+# --- actions on one image --------------------------------------------------------------------
+
+
+def _studio_url(team, request):
+    """The studio, with the filters the posting page had (re-validated, never echoed raw)."""
+    url = reverse("studio", args=[team.code])
+    query = filters_of(request).query
+    return f"{url}?{query}" if query else url
+
+
+@require_POST
+@login_required
+def image_star(request, team_code, job_code):
+    """Star or unstar an image for yourself. Personal, so viewers may star too."""
+    membership = team_access(request, team_code)
+    job = team_job(membership.team, job_code)
+    removed, _ = Favourite.objects.filter(user=request.user, job=job).delete()
+    if not removed:
+        Favourite.objects.get_or_create(user=request.user, job=job)
+    job.starred = not removed
+    if not request.htmx:
+        return _vary(redirect(_safe_next(request, _studio_url(membership.team, request))))
+    place = "detail" if request.POST.get("place") == "detail" else "card"
+    other = "card" if place == "detail" else "detail"
+    context = {"team": membership.team, "job": job}
+    html = render_to_string("generator/_star.html", {**context, "place": place}, request)
+    # The same image may be on screen twice (its card and the open lightbox): keep both true.
+    html += render_to_string(
+        "generator/_star.html", {**context, "place": other, "oob": True}, request
+    )
+    return _vary(HttpResponse(html))
+
+
+@require_POST
+@login_required
+def image_delete(request, team_code, job_code):
+    """Delete an image: its row and its files. Your own as a member; any as an admin."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    team = membership.team
+    job = team_job(team, job_code)
+    if not _can_delete(membership, job):
+        raise PermissionDenied("Only its author or a team admin can delete this image.")
+    if job.is_pending:
+        # The worker may be storing it right now; deleting waits until it has settled.
+        return HttpResponse(
+            "This image is still being made; delete it once it is done.",
+            status=409,
+            content_type="text/plain",
+        )
+    names = [f.name for f in (job.original, job.thumbnail, job.preview) if f]
+    storage = job.original.storage
+    with transaction.atomic():
+        deleted, _ = Job.objects.filter(pk=job.pk).exclude(state__in=PENDING_STATES).delete()
+        # Files go only once the row is gone for good; a rollback keeps both.
+        transaction.on_commit(lambda: [storage.delete(name) for name in names])
+    if not deleted:
+        return HttpResponse(
+            "This image changed meanwhile; reload and try again.",
+            status=409,
+            content_type="text/plain",
+        )
+    if not request.htmx:
+        messages.success(request, "Deleted the image.")
+        return _vary(redirect(_studio_url(team, request)))
+    response = _removed(request, job)
+    if request.POST.get("place") == "detail":
+        response["HX-Trigger"] = "studio:close-lightbox"
+    return _vary(response)
+
+
+@require_POST
+@login_required
+def image_dismiss(request, team_code, job_code):
+    """Hide a failed card for the whole team (the row stays for the usage records)."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    job = team_job(membership.team, job_code)
+    if job.author_id != request.user.pk and not membership.allows(Role.ADMIN):
+        raise PermissionDenied("Only its author or a team admin can dismiss this card.")
+    Job.objects.filter(pk=job.pk, state__in=SETTLED_UNWELL).update(dismissed=True)
+    if not request.htmx:
+        return _vary(redirect(_studio_url(membership.team, request)))
+    return _vary(_removed(request, job))
+
+
+def _removed(request, job):
+    """Out-of-band removal of the job's card, wherever the request came from."""
+    response = render(request, "generator/studio.html#removed", {"gone": [job.code]})
+    response["HX-Reswap"] = "none"
+    return response
+
+
+@require_POST
+@login_required
+def image_retry(request, team_code, job_code):
+    """Ask again for a failed, unknown or expired image: a fresh job; the old card goes."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    team = membership.team
+    job = team_job(team, job_code)
+    error = ""
+    if job.state not in SETTLED_UNWELL:
+        error = "Only failed images can be retried."
+    elif not team.has_credentials:
+        error = "This team has no Akool API key; ask an admin to add one in Team settings."
+    if not error:
+        try:
+            with transaction.atomic():
+                result = retry(job, request.user)
+                Job.objects.filter(pk=job.pk).update(dismissed=True)
+        except ValueError as exc:
+            error = str(exc)
+    if error:
+        if request.htmx:
+            job = team_jobs(team, request.user).get(pk=job.pk)
+            context = card_context(membership, job, card_error=error)
+            return _vary(render(request, "generator/studio.html#card", context))
+        messages.error(request, error)
+        return _vary(redirect(_studio_url(team, request)))
+    new_jobs = [result] if isinstance(result, Job) else list(result.jobs.all())
+    if not request.htmx:
+        messages.success(request, "Trying again — the new image is at the top of the gallery.")
+        return _vary(redirect(_studio_url(team, request)))
+    response = new_cards_response(request, membership, new_jobs, gone=[job.code])
+    response["HX-Reswap"] = "none"
+    return _vary(response)
+
+
+def card_context(membership, job, **extra):
+    return {
+        "team": membership.team,
+        "membership": membership,
+        "is_admin": membership.allows(Role.ADMIN),
+        "can_edit": membership.allows(Role.MEMBER),
+        "job": job,
+        **extra,
+    }
+
+
+@require_POST
+@login_required
+def image_button(request, team_code, job_code):
+    """Press U1–U4 (upscale) or V1–V4 (variation) on a finished image: a linked child job."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    team = membership.team
+    job = _detail_job(team, job_code, request.user)
+    button = request.POST.get("button", "")
+    error, child = "", None
+    if button.startswith("U") and job.button.startswith("U"):
+        error = "This image is already an upscale."
+    elif not team.has_credentials:
+        error = "This team has no Akool API key; ask an admin to add one in Team settings."
+    else:
+        try:
+            with transaction.atomic():
+                # Lock the parent so two people pressing U1 at once make one child, not two
+                # (on SQLite the IMMEDIATE transaction already serialises this).
+                locked = Job.objects.select_for_update().get(pk=job.pk)
+                child = press_button(locked, button, request.user)
+        except ValueError as exc:
+            error = str(exc)
+    label = f"{'Upscale' if button.startswith('U') else 'Variation'} {button[1:]}"
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, f"{label} started; it appears in the gallery when ready.")
+        url = reverse("image_detail", args=[team.code, job.code])
+        query = filters_of(request).query
+        return _vary(redirect(f"{url}?{query}" if query else url))
+    context = detail_context(request, membership, job, in_lightbox=True, error=error)
+    if child:
+        context["notice"] = f"{label} started — it appears at the top of the gallery."
+    main = render_to_string("generator/image_detail.html#detail", context, request=request)
+    if not child:
+        return _vary(HttpResponse(main))
+    child.generation = job.generation
+    return _vary(new_cards_response(request, membership, [child], main=main))

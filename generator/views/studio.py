@@ -1,0 +1,189 @@
+"""The team studio: the generation form beside the live gallery."""
+
+import contextlib
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+
+from ..access import team_access
+from ..forms import GenerationForm, source_public_url
+from ..models import Generation, Job, Mode, Role, Scale, State
+from ..pricing import ESTIMATE_NOTE, estimate_credits
+from ..tasks import start_generation
+from .gallery import (
+    can_use_as_source,
+    gallery_context,
+    job_from_source_url,
+    new_cards_response,
+    signed_source_url,
+)
+
+NO_KEY = "This team has no Akool API key yet; ask an admin to add one in Team settings."
+# Settings worth keeping between two generations; the prompt starts fresh each time.
+KEPT_AFTER_SUBMIT = ("mode", "model_name", "scale", "resolution", "batch", "similar", "source_url")
+
+
+def _vary(response):
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _uuid(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _prefill(request, team):
+    """Initial values from ?rerun=<generation code> or ?source=<image code>, with a note."""
+    rerun, source = _uuid(request.GET.get("rerun")), _uuid(request.GET.get("source"))
+    if rerun:
+        generation = Generation.objects.filter(team=team, code=rerun).first()
+        if generation:
+            source_url = generation.source_url
+            if generation.source_upload:
+                # The stored link to an upload expires; a fresh signature keeps it usable.
+                with contextlib.suppress(NoReverseMatch):
+                    source_url = source_public_url(generation)
+            initial = {
+                "prompt": generation.prompt,
+                "negative_prompt": generation.negative_prompt,
+                "mode": generation.mode,
+                "model_name": generation.model_name,
+                "scale": generation.scale,
+                "resolution": generation.resolution,
+                "batch": generation.batch,
+                "similar": generation.similar if generation.similar is not None else 0.5,
+                "source_url": source_url,
+            }
+            return initial, "The form holds the settings of that image: adjust and generate."
+    if source and can_use_as_source(team):
+        job = Job.objects.filter(team=team, code=source, state=State.DONE).first()
+        if job:
+            initial = {
+                "mode": Mode.IMAGE,
+                "source_url": signed_source_url(job),
+                "scale": Scale.ORIGINAL,
+                "similar": 0.5,
+            }
+            return initial, "Image-to-image with that image as the source: describe the change."
+    return {}, ""
+
+
+def _dress(form):
+    """Presentation-only attributes for the shared form's widgets."""
+    prompt = form.fields["prompt"].widget
+    prompt.attrs.update(
+        placeholder="A lighthouse on a cliff at dawn, watercolour", rows=4, maxlength=2000
+    )
+    form.fields["negative_prompt"].widget.attrs.update(placeholder="text, watermark, blur")
+    form.fields["source_url"].widget.attrs.update(placeholder="https://…/photo.jpg")
+    form.fields["batch"].widget.attrs.update(min=1, max=4, inputmode="numeric")
+    return form
+
+
+def form_context(form, team, notice=""):
+    mode = form["mode"].value() or Mode.TEXT
+    source_job = job_from_source_url(form["source_url"].value() or "", team)
+    advanced_open = bool(form["model_name"].errors or form["negative_prompt"].errors)
+    return {
+        "form": _dress(form),
+        "mode": mode,
+        "estimate": estimate_credits(form["resolution"].value(), form["batch"].value()),
+        "estimate_note": ESTIMATE_NOTE,
+        "source_job": source_job,
+        "advanced_open": advanced_open
+        or bool(form["model_name"].value() or form["negative_prompt"].value()),
+        "form_notice": notice,
+    }
+
+
+def _page(request, membership, form=None, notice=""):
+    team = membership.team
+    context = gallery_context(request, membership, request.GET.get("before"))
+    if context["can_generate"]:
+        if form is None:
+            initial, notice = _prefill(request, team)
+            form = GenerationForm(team=team, initial=initial)
+        context.update(form_context(form, team, notice))
+    return context
+
+
+@require_GET
+@login_required
+def studio(request, team_code):
+    """The studio page; with htmx (the filter form) just the gallery, with its URL pushed."""
+    membership = team_access(request, team_code)
+    if (
+        request.htmx
+        and request.htmx.target == "gallery"
+        and not request.htmx.history_restore_request
+    ):
+        context = gallery_context(request, membership, request.GET.get("before"))
+        response = render(request, "generator/studio.html#gallery", context)
+        response["HX-Push-Url"] = f"{context['studio_url']}{context['filter_query']}"
+        return _vary(response)
+    return _vary(render(request, "generator/studio.html", _page(request, membership)))
+
+
+@require_POST
+@login_required
+def generate(request, team_code):
+    """Validate and start a generation. Errors come back in the form (status 200, like every
+    form here); with htmx the answer is the fresh form plus the new pending cards."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    team = membership.team
+    form = GenerationForm(request.POST, request.FILES, team=team)
+    valid = form.is_valid()
+    if valid and not team.has_credentials:
+        form.add_error(None, NO_KEY)
+        valid = False
+    if not valid:
+        if request.htmx:
+            context = {"team": team, "membership": membership, **form_context(form, team)}
+            return _vary(render(request, "generator/studio.html#generate-form", context))
+        return _vary(render(request, "generator/studio.html", _page(request, membership, form)))
+
+    with transaction.atomic():
+        generation = form.save(request.user)
+        jobs = start_generation(generation)
+    count = len(jobs)
+    started = (
+        f"Started {count} images — they appear at the top of the gallery."
+        if count != 1
+        else "Started 1 image — it appears at the top of the gallery."
+    )
+    if not request.htmx:
+        messages.success(request, started)
+        return _vary(redirect("studio", team.code))
+    kept = {name: form.cleaned_data.get(name) for name in KEPT_AFTER_SUBMIT}
+    if generation.source_upload:
+        kept["source_url"] = ""
+    fresh = GenerationForm(team=team, initial=kept)
+    context = {"team": team, "membership": membership, **form_context(fresh, team, started)}
+    main = render_to_string("generator/studio.html#generate-form", context, request=request)
+    for job in jobs:
+        job.generation = generation
+        job.author = request.user
+    return _vary(new_cards_response(request, membership, jobs, main=main))
+
+
+@require_GET
+@login_required
+def estimate(request, team_code):
+    """The cost line under the form, recomputed when resolution or batch changes."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    context = {
+        "team": membership.team,
+        "estimate": estimate_credits(request.GET.get("resolution"), request.GET.get("batch")),
+        "estimate_note": ESTIMATE_NOTE,
+    }
+    return render(request, "generator/studio.html#estimate", context)

@@ -1,0 +1,136 @@
+"""The base people every access test needs: team A with an owner, a member and a viewer, and
+an outsider who owns team B. Import into conftest with `from tests.fixtures_people import *`.
+"""
+
+import os
+from functools import cache
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.test import Client
+
+from generator.models import Membership, Role, Team, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+# A fixed Fernet key for test runs that have none: pytest-django turns DEBUG off, and without
+# DEBUG the app refuses to invent a key.
+TEST_ENCRYPTION_KEY = "dGVzdC1vbmx5LWtleS1ub3Qtc2VjcmV0LTAwMDAwMDA="
+
+__all__ = [
+    "PASSWORD",
+    "TEST_ENCRYPTION_KEY",
+    "field_encryption_keys",
+    "make_user",
+    "team_a",
+    "team_b",
+    "owner",
+    "team_admin",
+    "member",
+    "viewer",
+    "outsider",
+    "owner_client",
+    "team_admin_client",
+    "member_client",
+    "viewer_client",
+    "outsider_client",
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def field_encryption_keys():
+    """Give the run an encryption key, in settings and in the environment (so a worker
+    subprocess decrypts what the test process encrypted)."""
+    if settings.FIELD_ENCRYPTION_KEYS:
+        yield list(settings.FIELD_ENCRYPTION_KEYS)
+        return
+    settings.FIELD_ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]
+    os.environ["FIELD_ENCRYPTION_KEYS"] = TEST_ENCRYPTION_KEY
+    yield [TEST_ENCRYPTION_KEY]
+    settings.FIELD_ENCRYPTION_KEYS = []
+    os.environ.pop("FIELD_ENCRYPTION_KEYS", None)
+
+
+@cache
+def _password_hash():
+    # Hashing is slow on purpose; hash the shared test password once per run.
+    return make_password(PASSWORD)
+
+
+def make_user(email, team=None, role=Role.MEMBER, name=""):
+    user = User.objects.create_user(email, None, name=name)
+    user.password = _password_hash()
+    user.save(update_fields=["password"])
+    if team is not None:
+        Membership.objects.create(team=team, user=user, role=role)
+        user.current_team = team
+        user.save(update_fields=["current_team"])
+    return user
+
+
+@pytest.fixture
+def team_a(db):
+    return Team.objects.create(name="Team A")
+
+
+@pytest.fixture
+def team_b(db):
+    return Team.objects.create(name="Team B")
+
+
+@pytest.fixture
+def owner(team_a):
+    return make_user("owner@a.example", team_a, Role.OWNER, name="Olivia Owner")
+
+
+@pytest.fixture
+def team_admin(team_a):
+    return make_user("admin@a.example", team_a, Role.ADMIN, name="Adam Admin")
+
+
+@pytest.fixture
+def member(team_a):
+    return make_user("member@a.example", team_a, Role.MEMBER, name="Mia Member")
+
+
+@pytest.fixture
+def viewer(team_a):
+    return make_user("viewer@a.example", team_a, Role.VIEWER, name="Vic Viewer")
+
+
+@pytest.fixture
+def outsider(team_b):
+    return make_user("outsider@b.example", team_b, Role.OWNER, name="Otto Outsider")
+
+
+def _logged_in(user):
+    # A client of its own, so one test can act as several people at once.
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner):
+    return _logged_in(owner)
+
+
+@pytest.fixture
+def team_admin_client(team_admin):
+    return _logged_in(team_admin)
+
+
+@pytest.fixture
+def member_client(member):
+    return _logged_in(member)
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return _logged_in(viewer)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return _logged_in(outsider)

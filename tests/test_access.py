@@ -1,0 +1,143 @@
+"""Every team-scoped URL: 404 for outsiders, 403 below the needed role, login for anonymous."""
+
+import uuid
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from generator.models import ROLE_RANK, Invitation, Role, Team
+
+# (url name, HTTP method, lowest role allowed). Extend when adding a team-scoped URL:
+# test_every_team_url_is_listed fails until you do.
+TEAM_URLS = [
+    ("studio", "get", Role.VIEWER),
+    ("team_leave", "post", Role.VIEWER),
+    ("team_settings", "get", Role.ADMIN),
+    ("team_details", "post", Role.ADMIN),
+    ("member_role", "post", Role.ADMIN),
+    ("member_remove", "post", Role.ADMIN),
+    ("invitation_create", "post", Role.ADMIN),
+    ("invitation_revoke", "post", Role.ADMIN),
+    ("credentials_save", "post", Role.ADMIN),
+    ("credentials_remove", "post", Role.ADMIN),
+    ("credentials_test", "post", Role.ADMIN),
+    ("team_transfer", "post", Role.OWNER),
+    ("team_delete", "post", Role.OWNER),
+    ("studio_generate", "post", Role.MEMBER),
+    ("studio_estimate", "get", Role.MEMBER),
+    ("studio_gallery", "get", Role.VIEWER),
+    ("studio_poll", "get", Role.VIEWER),
+    ("image_detail", "get", Role.VIEWER),
+    ("image_file", "get", Role.VIEWER),
+    ("image_star", "post", Role.VIEWER),
+    ("image_delete", "post", Role.MEMBER),
+    ("image_dismiss", "post", Role.MEMBER),
+    ("image_retry", "post", Role.MEMBER),
+    ("image_button", "post", Role.MEMBER),
+]
+URL_IDS = [name for name, _, _ in TEAM_URLS]
+
+
+@pytest.fixture
+def invitation(team_a, owner):
+    return Invitation.objects.create(team=team_a, email="new@a.example", invited_by=owner)
+
+
+def team_url(name, team, invitation):
+    args = [team.code]
+    if name == "invitation_revoke":
+        args.append(invitation.code)
+    if name.startswith("image_"):
+        # The team check comes before the image is looked up, so any image code will do.
+        args.append(uuid.uuid4())
+    if name == "image_file":
+        args.append("thumb")
+    return reverse(name, args=args)
+
+
+def call(client, method, url):
+    return getattr(client, method)(url)
+
+
+def _team_scoped_names(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from _team_scoped_names(entry, route)
+        elif isinstance(entry, URLPattern) and "team_code" in route and entry.name:
+            yield entry.name
+
+
+def test_every_team_url_is_listed():
+    assert set(_team_scoped_names()) <= set(URL_IDS)
+
+
+@pytest.mark.parametrize(("name", "method", "role"), TEAM_URLS, ids=URL_IDS)
+def test_outsider_gets_404(outsider_client, team_a, invitation, name, method, role):
+    response = call(outsider_client, method, team_url(name, team_a, invitation))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("name", "method", "role"), TEAM_URLS, ids=URL_IDS)
+def test_anonymous_is_sent_to_login(client, team_a, invitation, name, method, role):
+    response = call(client, method, team_url(name, team_a, invitation))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+PEOPLE_BELOW_OWNER = {"viewer": Role.VIEWER, "member": Role.MEMBER, "team_admin": Role.ADMIN}
+LOW_ROLE_CASES = [
+    (name, method, role, person)
+    for name, method, role in TEAM_URLS
+    for person, persons_role in PEOPLE_BELOW_OWNER.items()
+    if ROLE_RANK[persons_role] < ROLE_RANK[role]
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "role", "person"),
+    LOW_ROLE_CASES,
+    ids=[f"{name}-as-{person}" for name, _, _, person in LOW_ROLE_CASES],
+)
+def test_a_too_low_role_gets_403(request, team_a, invitation, name, method, role, person):
+    client = request.getfixturevalue(f"{person}_client")
+    response = call(client, method, team_url(name, team_a, invitation))
+    assert response.status_code == 403
+
+
+def test_the_403_page_says_which_role_is_needed(member_client, team_a):
+    response = member_client.get(reverse("team_settings", args=[team_a.code]))
+    assert response.status_code == 403
+    assert b"needs the Admin role" in response.content
+
+
+def test_the_lowest_allowed_role_gets_in(viewer_client, team_admin_client, team_a):
+    assert viewer_client.get(reverse("studio", args=[team_a.code])).status_code == 200
+    settings_url = reverse("team_settings", args=[team_a.code])
+    assert team_admin_client.get(settings_url).status_code == 200
+
+
+def test_outsider_cannot_delete_a_team_even_with_its_name(outsider_client, team_a):
+    response = outsider_client.post(
+        reverse("team_delete", args=[team_a.code]), {"confirm": team_a.name}
+    )
+    assert response.status_code == 404
+    assert Team.objects.filter(pk=team_a.pk).exists()
+
+
+def test_outsider_cannot_switch_into_a_team(outsider_client, outsider, team_a):
+    response = outsider_client.post(reverse("team_switch"), {"team": str(team_a.code)})
+    assert response.status_code == 404
+    outsider.refresh_from_db()
+    assert outsider.current_team_id != team_a.pk
+
+
+@pytest.mark.parametrize("value", ["", "not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_switching_to_a_bad_team_code_is_404(owner_client, value):
+    assert owner_client.post(reverse("team_switch"), {"team": value}).status_code == 404
+
+
+def test_post_only_views_refuse_get(owner_client, team_a):
+    assert owner_client.get(reverse("team_delete", args=[team_a.code])).status_code == 405
+    assert owner_client.get(reverse("logout")).status_code == 405
