@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.core.exceptions import ValidationError
 
+from . import login_throttle
 from .models import ROLE_RANK, Backend, Role, Team, User
 
 # --- people ----------------------------------------------------------------------------------
@@ -30,6 +31,23 @@ class EmailAuthenticationForm(AuthenticationForm):
         self.error_messages["invalid_login"] = (
             "That email and password do not match an account. Check both and try again."
         )
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        if not email or not self.cleaned_data.get("password"):
+            return super().clean()
+        ip = login_throttle.client_ip(self.request)
+        # Refused before the password is checked, so a locked account gives guessers nothing.
+        wait = login_throttle.locked_for(email, ip)
+        if wait:
+            raise ValidationError(login_throttle.lockout_message(wait), code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            login_throttle.record_failure(email, ip)
+            raise
+        login_throttle.record_success(email)
+        return cleaned
 
 
 def _taken(email):

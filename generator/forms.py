@@ -162,11 +162,4 @@ class GenerationForm(forms.Form):
 def source_public_url(generation):
     """An unguessable link to an uploaded source image that Akool (or the sandbox) can fetch."""
     token = signing.dumps(str(generation.code), salt=SOURCE_SALT)
-    path = reverse("source_image", args=[token])
-    if generation.team.is_sandbox and not settings.PUBLIC_BASE_URL:
-        # The sandbox runs inside this app, so it reaches us on the internal address.
-        from urllib.parse import urlparse
-
-        parsed = urlparse(settings.AKOOL_SANDBOX_URL)
-        return f"{parsed.scheme}://{parsed.netloc}{path}"
-    return f"{settings.PUBLIC_BASE_URL}{path}"
+    return generation.team.fetchable_url(reverse("source_image", args=[token]))

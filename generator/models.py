@@ -4,6 +4,7 @@ import contextlib
 import secrets
 import uuid
 from datetime import timedelta
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -162,6 +163,14 @@ class Team(models.Model):
             use_token=self.use_token_auth and bool(self.client_id),
             **kwargs,
         )
+
+    def fetchable_url(self, path):
+        """An absolute address of ours for `path` that this team's Akool can fetch."""
+        if self.is_sandbox and not settings.PUBLIC_BASE_URL:
+            # The sandbox runs inside this app, so it reaches us on the internal address.
+            parsed = urlparse(settings.AKOOL_SANDBOX_URL)
+            return f"{parsed.scheme}://{parsed.netloc}{path}"
+        return f"{settings.PUBLIC_BASE_URL}{path}"
 
     def webhook_url(self):
         """The callback URL Akool should post to, or "" when the app is not reachable."""

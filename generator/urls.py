@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from .account_forms import EmailAuthenticationForm
 from .views import accounts, home, hooks, studio, teams
+from .views.health import healthz
 
 team = "t/<uuid:team_code>/"
 
@@ -76,4 +77,9 @@ urlpatterns += [
     # Called by Akool, not by people: no login, checked by signature or signed token.
     path("hooks/akool/<str:token>/", hooks.akool_webhook, name="akool_webhook"),
     path("source/<str:token>/", hooks.source_image, name="source_image"),
+]
+
+urlpatterns += [
+    # For load balancers and monitors: no login, no secrets, 503 when something is down.
+    path("healthz/", healthz, name="healthz"),
 ]

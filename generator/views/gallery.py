@@ -464,14 +464,9 @@ def image_file(request, team_code, job_code, kind):
 
 def signed_source_url(job):
     """An unguessable, expiring link to `job`'s original that Akool (or the sandbox) can fetch
-    without signing in. Same addressing as generator.forms.source_public_url."""
+    without signing in."""
     token = signing.dumps(str(job.code), salt=SOURCE_IMAGE_SALT)
-    path = reverse("image_source", args=[token])
-    if job.team.is_sandbox and not settings.PUBLIC_BASE_URL:
-        # The sandbox runs inside this app and reaches us on its internal address.
-        parsed = urlparse(settings.AKOOL_SANDBOX_URL)
-        return f"{parsed.scheme}://{parsed.netloc}{path}"
-    return f"{settings.PUBLIC_BASE_URL}{path}"
+    return job.team.fetchable_url(reverse("image_source", args=[token]))
 
 
 def job_from_source_url(url, team):

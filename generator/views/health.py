@@ -1,0 +1,70 @@
+"""/healthz: one unauthenticated probe for load balancers and uptime monitors.
+
+Failures name only the exception class: the body is public and must not leak hosts, paths or
+credentials that exception messages often carry.
+"""
+
+import logging
+import uuid
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django_q.brokers import get_broker
+from django_q.status import Stat
+
+logger = logging.getLogger(__name__)
+
+OK = "ok"
+
+
+def check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return OK
+
+
+def check_broker():
+    return OK if get_broker().ping() else "broker did not answer"
+
+
+def check_worker():
+    # A cluster refreshes its stat every few seconds and the entry expires soon after, so a
+    # non-empty list means a worker was alive moments ago.
+    return OK if Stat.get_all() else "no worker seen"
+
+
+def check_storage():
+    name = default_storage.save(f"healthz/{uuid.uuid4().hex}.txt", ContentFile(b"ok"))
+    default_storage.delete(name)
+    return OK
+
+
+CHECKS = {
+    "database": check_database,
+    "broker": check_broker,
+    "worker": check_worker,
+    "storage": check_storage,
+}
+
+
+def run_check(name, check):
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - a probe reports every failure, it never raises
+        logger.warning("health check %s failed", name, exc_info=True)
+        return f"error: {type(exc).__name__}"
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    checks = {name: run_check(name, check) for name, check in CHECKS.items()}
+    healthy = all(result == OK for result in checks.values())
+    return JsonResponse(
+        {"status": OK if healthy else "fail", "checks": checks}, status=200 if healthy else 503
+    )
