@@ -21,7 +21,9 @@ class Command(BaseCommand):
                 # Loading decrypts with whichever configured key fits; saving encrypts with
                 # the first (newest) one.
                 teams = Team.objects.exclude(api_key="", client_id="").select_for_update()
-                for team in teams.iterator(chunk_size=200):
+                # A plain list, not .iterator(): on PostgreSQL a server-side cursor left open by
+                # a DecryptionError mid-way would poison the rolled-back transaction.
+                for team in list(teams):
                     team.save(update_fields=["api_key", "client_id"])
                     count += 1
         except DecryptionError as exc:
