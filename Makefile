@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[scale,dev]"
+	$(PY) -m pip install -q -e ".[scale,s3,dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)

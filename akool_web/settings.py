@@ -102,6 +102,8 @@ def database_from_url(name, url):
         "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": options,
+        # Two test runs on one server need their own test databases (default test_<name>).
+        "TEST": {"NAME": env_str("DATABASE_TEST_NAME", "") or None},
     }
 
 

@@ -1,8 +1,10 @@
 """People, teams, credentials, and the generation pipeline's rows."""
 
 import contextlib
+import datetime
 import secrets
 import uuid
+import zoneinfo
 from datetime import timedelta
 from urllib.parse import urlparse
 
@@ -177,6 +179,22 @@ class Team(models.Model):
         if not settings.PUBLIC_BASE_URL or not self.client_id:
             return ""
         return f"{settings.PUBLIC_BASE_URL}/hooks/akool/{self.webhook_token}/"
+
+    def zone(self):
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return datetime.UTC
+
+    def month_window(self, when=None, months_back=0):
+        """[start, end) of a calendar month in the team's time zone, as aware datetimes:
+        the month holding `when` (default now), or one `months_back` before it. Budgets and
+        usage reports both count by this window, so they always agree."""
+        local = timezone.localtime(when or timezone.now(), self.zone())
+        index = local.year * 12 + (local.month - 1) - months_back
+        start = datetime.datetime(index // 12, index % 12 + 1, 1, tzinfo=self.zone())
+        end = datetime.datetime((index + 1) // 12, (index + 1) % 12 + 1, 1, tzinfo=self.zone())
+        return start, end
 
     def role_of(self, user):
         membership = self.memberships.filter(user=user).first()
