@@ -117,6 +117,9 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+# Rotation: the new key goes in SECRET_KEY, the old one here until signed links made with it
+# (sessions, 7-day source-image links) have expired; see deploy/README.md.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -139,6 +142,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Right after SecurityMiddleware: static files get the security headers but skip sessions.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "generator.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -265,9 +270,66 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "static"
+# `manage.py collectstatic` copies here; WhiteNoise serves it (no separate static server).
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+# Decided by the configured DEBUG, not the runtime one: pytest-django turns DEBUG off, yet a
+# test run has no collectstatic output and serves static files straight from static/.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(DATA_DIR / "media"))).resolve()
 MEDIA_URL = "media/"
+
+# Media (originals, thumbnails, uploads) is never public: every file goes through a view that
+# checks the team. Locally that view streams the file, or hands it to the proxy with
+# X-Accel-Redirect (nginx) / X-Sendfile (Apache) when MEDIA_ACCEL_REDIRECT names the internal
+# location prefix, e.g. "/protected-media/" (nginx) or "sendfile" (Apache).
+MEDIA_ACCEL_REDIRECT = env_str("MEDIA_ACCEL_REDIRECT").strip()
+
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "").strip().lower()
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME").strip()
+if STORAGE_BACKEND not in ("", "local", "s3"):
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be local or s3, got {STORAGE_BACKEND!r}")
+if not STORAGE_BACKEND:
+    STORAGE_BACKEND = "s3" if AWS_STORAGE_BUCKET_NAME else "local"
+if STORAGE_BACKEND == "s3":
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("AWS_STORAGE_BUCKET_NAME must be set when STORAGE_BACKEND=s3")
+    _addressing = env_str("AWS_S3_ADDRESSING_STYLE", "").strip().lower() or None
+    if _addressing not in (None, "auto", "path", "virtual"):
+        raise ImproperlyConfigured(
+            f"AWS_S3_ADDRESSING_STYLE must be auto, path or virtual, got {_addressing!r}"
+        )
+    MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_url("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME").strip() or None,
+            # Empty means boto3's own chain (instance role, ~/.aws): no key in the env file.
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "addressing_style": _addressing,
+            "signature_version": "s3v4",
+            # Private objects; members get a presigned link that dies quickly after the view
+            # has checked their team, so a leaked link is useless minutes later.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 300, minimum=10),
+            "file_overwrite": False,
+        },
+    }
+else:
+    MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": MEDIA_STORAGE,
+    # Hashed, compressed names in production (cacheable forever); plain names while developing,
+    # so a laptop needs no collectstatic.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 # --- mail ------------------------------------------------------------------------------------
 
@@ -315,6 +377,14 @@ SANDBOX_FAULT_SEED = env_str("SANDBOX_FAULT_SEED") or None
 SANDBOX_FAULT_SLOW_SECONDS = env_float("SANDBOX_FAULT_SLOW_SECONDS", 3.0, minimum=0)
 SANDBOX_DROP_SLEEP_SECONDS = env_float("SANDBOX_DROP_SLEEP_SECONDS", 120.0, minimum=0)
 SANDBOX_WEBHOOK_BACKOFF_SECONDS = env_float("SANDBOX_WEBHOOK_BACKOFF_SECONDS", 1.0, minimum=0)
+
+# What one image is estimated to cost before Akool reports the real `deduction_credit`. Budgets
+# reserve this much per image, so setting it too low lets a team overshoot its budget.
+CREDITS_PER_IMAGE_1080P = env_int("CREDITS_PER_IMAGE_1080P", 1, minimum=0)
+CREDITS_PER_IMAGE_4K = env_int("CREDITS_PER_IMAGE_4K", 2, minimum=0)
+
+# Seconds the usage page keeps a team's Akool balance before asking Akool again (0: every view).
+USAGE_BALANCE_CACHE_SECONDS = env_int("USAGE_BALANCE_CACHE_SECONDS", 60, minimum=0)
 
 # The app's address as Akool sees it. When set, Akool posts webhooks here and uploaded source
 # images are served from here; when empty the app relies on polling alone.

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Count
 
 from .models import Generation, Invitation, Job, Membership, Team, User
+from .usage import annotate_month_usage, month_totals
 
 
 class UserCreateForm(AdminUserCreationForm):
@@ -69,7 +70,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "backend", "masked_key", "member_count", "created_at")
+    list_display = (
+        "name",
+        "backend",
+        "masked_key",
+        "member_count",
+        "month_credits",
+        "month_images",
+        "created_at",
+    )
     list_filter = ("backend",)
     search_fields = ("name", "code")
     # api_key, client_id and webhook_token are secrets: not in the form, not in the page.
@@ -81,12 +90,15 @@ class TeamAdmin(admin.ModelAdmin):
         "use_token_auth",
         "time_zone",
         "created_at",
+        "usage_summary",
     )
-    readonly_fields = ("code", "masked_key", "created_at")
+    readonly_fields = ("code", "masked_key", "created_at", "usage_summary")
     inlines = (MembershipInline,)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(member_count=Count("memberships"))
+        teams = super().get_queryset(request).annotate(member_count=Count("memberships"))
+        # This month's usage per team, in the list's one query (subqueries, no N+1).
+        return annotate_month_usage(teams)
 
     @admin.display(description="API key")
     def masked_key(self, obj):
@@ -95,6 +107,27 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Members", ordering="member_count")
     def member_count(self, obj):
         return obj.member_count
+
+    @admin.display(description="Credits this month", ordering="month_credits")
+    def month_credits(self, obj):
+        return obj.month_credits
+
+    @admin.display(description="Images this month", ordering="month_images")
+    def month_images(self, obj):
+        return obj.month_images
+
+    @admin.display(description="Usage")
+    def usage_summary(self, obj):
+        if obj.pk is None:
+            return "—"
+        lines = []
+        for months_back in (0, 1):
+            row = month_totals(obj, months_back)
+            lines.append(
+                f"{row.label}: {row.credits} credits charged, {row.images} images delivered, "
+                f"{row.reserved} credits reserved"
+            )
+        return "; ".join(lines)
 
 
 @admin.register(Membership)
@@ -157,3 +190,49 @@ class JobAdmin(ReadOnlyAdmin):
     @admin.display(description="Prompt")
     def short_prompt(self, obj):
         return f"{obj.generation.prompt[:60]} #{obj.index + 1}"
+
+
+# --- budgets and the audit log -----------------------------------------------------------------
+# Kept together at the end of the file (imported here so the section stands on its own).
+from .models import AuditEntry  # noqa: E402
+
+TeamAdmin.fields = (
+    *TeamAdmin.fields,
+    "monthly_budget",
+    "min_role_4k",
+    "min_role_batch",
+    "min_role_i2i",
+)
+# Budget and rules are changed on the team's settings page, where every change is written to the
+# audit log; here they are shown read-only (an admin edit would leave no entry).
+TeamAdmin.readonly_fields = (
+    *TeamAdmin.readonly_fields,
+    "monthly_budget",
+    "min_role_4k",
+    "min_role_batch",
+    "min_role_i2i",
+)
+TeamAdmin.list_display = (*TeamAdmin.list_display, "monthly_budget")
+MembershipAdmin.list_display = (*MembershipAdmin.list_display, "monthly_cap")
+for _admin in (MembershipAdmin, MembershipInline, MembershipOfUserInline):
+    _admin.readonly_fields = (*_admin.readonly_fields, "monthly_cap")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Append-only: readable here, never added, changed or deleted (not even by superusers)."""
+
+    list_display = ("created_at", "team_name", "actor_email", "action", "target")
+    list_filter = ("action",)
+    search_fields = ("team_name", "actor_email", "target")
+    list_select_related = ("team", "actor")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

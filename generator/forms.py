@@ -6,7 +6,18 @@ from django.core import signing
 from django.urls import reverse
 from PIL import Image, UnidentifiedImageError
 
-from .models import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
+from . import budgets
+from .models import (
+    MODEL_FOR_MODE,
+    AuditAction,
+    Generation,
+    Membership,
+    Mode,
+    Resolution,
+    Role,
+    Scale,
+    Team,
+)
 from .ssrf import UnsafeURL, check_public_url
 
 PROMPT_MAX = 2000
@@ -65,9 +76,39 @@ class GenerationForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
 
-    def __init__(self, *args, team, **kwargs):
+    def __init__(self, *args, team, role=None, **kwargs):
+        """`role`: the person's role in the team, to apply (and show) the team's role rules;
+        None for callers that only validate the request itself."""
         self.team = team
+        self.role = role
         super().__init__(*args, **kwargs)
+        self.max_batch = self.fields["batch"].max_value
+        if role is not None:
+            self._mark_restricted(budgets.restricted_options(team, role))
+
+    def _mark_restricted(self, restricted):
+        """Say on the form what the role cannot use, and never preselect it."""
+        if "resolution" in restricted:
+            self.fields["resolution"].choices = [
+                (value, f"{label} (not for your role)" if value == Resolution.UHD else label)
+                for value, label in Resolution.choices
+            ]
+            self.fields["resolution"].help_text = restricted["resolution"]
+            if not self.is_bound and self.initial.get("resolution", Resolution.UHD) == "4k":
+                self.initial["resolution"] = Resolution.HD
+        if "batch" in restricted:
+            self.max_batch = 1
+            self.fields["batch"].help_text = restricted["batch"]
+            if not self.is_bound:
+                self.initial["batch"] = 1
+        if "mode" in restricted:
+            self.fields["mode"].choices = [
+                (value, f"{label} (not for your role)" if value == Mode.IMAGE else label)
+                for value, label in Mode.choices
+            ]
+            self.fields["mode"].help_text = restricted["mode"]
+            if not self.is_bound and self.initial.get("mode") == Mode.IMAGE:
+                self.initial["mode"] = Mode.TEXT
 
     def clean_source_file(self):
         upload = self.cleaned_data.get("source_file")
@@ -109,6 +150,17 @@ class GenerationForm(forms.Form):
         model = data.get("model_name")
         if model and mode and model != MODEL_FOR_MODE[mode]:
             self.add_error("model_name", f"{model} does not do {Mode(mode).label.lower()}.")
+        if self.role is not None:
+            problems = budgets.role_problems(
+                self.team,
+                self.role,
+                resolution=data.get("resolution"),
+                batch=data.get("batch"),
+                mode=mode,
+            )
+            for field, message in problems:
+                if field not in self.errors:
+                    self.add_error(field, message)
         return data
 
     def _clean_source(self, data):
@@ -163,3 +215,87 @@ def source_public_url(generation):
     """An unguessable link to an uploaded source image that Akool (or the sandbox) can fetch."""
     token = signing.dumps(str(generation.code), salt=SOURCE_SALT)
     return generation.team.fetchable_url(reverse("source_image", args=[token]))
+
+
+# --- budgets and role rules (team settings) --------------------------------------------------
+
+
+class BudgetForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["monthly_budget", "min_role_4k", "min_role_batch", "min_role_i2i"]
+        labels = {
+            "monthly_budget": "Monthly credit budget",
+            "min_role_4k": "Who may make 4K images (and 4K upscales)",
+            "min_role_batch": "Who may make more than one image at a time",
+            "min_role_i2i": "Who may use image to image",
+        }
+
+    RULE_FIELDS = ("min_role_4k", "min_role_batch", "min_role_i2i")
+
+    def __init__(self, *args, actor_role, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["monthly_budget"].widget.attrs.update(min=0, inputmode="numeric")
+        if actor_role != Role.OWNER:
+            # Like roles themselves, an admin cannot reach above their own rank: no owner-only
+            # rules, and an owner-only rule an owner set stays as it is.
+            for name in self.RULE_FIELDS:
+                field = self.fields[name]
+                if getattr(self.instance, name) == Role.OWNER:
+                    field.disabled = True
+                    field.help_text = "Set by an owner; only an owner can change it."
+                else:
+                    field.choices = [c for c in field.choices if c[0] != Role.OWNER]
+        self.fields["monthly_budget"].help_text = (
+            "Credits the whole team may use per calendar month in its time zone "
+            f"({self.instance.time_zone}). Leave empty for no limit."
+        )
+
+    def changes(self):
+        """{field: [old, new]} of what this save changes, for the audit log."""
+        return {
+            name: [self.initial.get(name), self.cleaned_data[name]] for name in self.changed_data
+        }
+
+
+class MemberCapForm(forms.Form):
+    member = forms.EmailField()
+    monthly_cap = forms.IntegerField(
+        min_value=0,
+        required=False,
+        label="Monthly cap",
+        help_text="Credits this person may use per month; empty for no cap of their own.",
+    )
+
+    def __init__(self, team, *args, **kwargs):
+        self.team = team
+        super().__init__(*args, **kwargs)
+
+    def clean_member(self):
+        email = self.cleaned_data["member"]
+        membership = (
+            Membership.objects.filter(team=self.team, user__email__iexact=email)
+            .select_related("user")
+            .first()
+        )
+        if membership is None:
+            raise forms.ValidationError(f"{email} is not a member of {self.team.name}.")
+        return membership
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(choices=[("", "All actions"), *AuditAction.choices], required=False)
+    actor = forms.CharField(required=False, max_length=254, label="Who (email)")
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", "“Until” must be on or after “From”.")
+        return data

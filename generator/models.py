@@ -84,6 +84,12 @@ class Role(models.TextChoices):
 
 
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+# Roles that can generate at all, for "which roles may use X" rules (as "X and up").
+GENERATING_ROLES = [
+    (Role.MEMBER, "Members and up"),
+    (Role.ADMIN, "Admins and owners"),
+    (Role.OWNER, "Owners only"),
+]
 
 
 class TeamQuerySet(models.QuerySet):
@@ -117,6 +123,23 @@ class Team(models.Model):
     # Part of the webhook URL Akool calls back; unguessable so nobody can post fake results.
     webhook_token = models.CharField(max_length=64, unique=True, default=_webhook_token)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Cost control: credits the team may spend per calendar month (in `time_zone`); empty means
+    # no limit. The role rules name the lowest role allowed to use each costly option.
+    monthly_budget = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Credits per calendar month; leave empty for no limit."
+    )
+    min_role_4k = models.CharField(
+        max_length=10, choices=GENERATING_ROLES, default=Role.MEMBER, verbose_name="4K images"
+    )
+    min_role_batch = models.CharField(
+        max_length=10,
+        choices=GENERATING_ROLES,
+        default=Role.MEMBER,
+        verbose_name="More than one image at a time",
+    )
+    min_role_i2i = models.CharField(
+        max_length=10, choices=GENERATING_ROLES, default=Role.MEMBER, verbose_name="Image to image"
+    )
 
     objects = TeamQuerySet.as_manager()
 
@@ -208,6 +231,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(default=timezone.now)
+    # This person's own monthly limit within the team's budget; empty means none.
+    monthly_cap = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership")]
@@ -325,7 +350,10 @@ class Generation(models.Model):
     def create_jobs(self, count=None):
         """One draft job per image. Their next_poll_at is a safety net: if the queued submit
         task were lost, the follower sends it a minute later (the claim stops duplicates)."""
+        from .pricing import credits_per_image
+
         retry_at = timezone.now() + timedelta(seconds=60)
+        estimate = credits_per_image(self.resolution)
         return Job.objects.bulk_create(
             Job(
                 generation=self,
@@ -334,6 +362,7 @@ class Generation(models.Model):
                 index=i,
                 created_at=self.created_at,
                 next_poll_at=retry_at,
+                estimated_credit=estimate,
             )
             for i in range(count or self.batch)
         )
@@ -418,6 +447,9 @@ class Job(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     akool_status = models.PositiveSmallIntegerField(null=True, blank=True)
     deduction_credit = models.IntegerField(null=True, blank=True)
+    # What the budgets reserved for this job when it was made; counted until Akool reports
+    # `deduction_credit`.
+    estimated_credit = models.PositiveIntegerField(default=0)
     result_url = models.TextField(blank=True, default="")
     result_seen_at = models.DateTimeField(null=True, blank=True)
     buttons = models.JSONField(default=list, blank=True)
@@ -489,7 +521,10 @@ class Job(models.Model):
             raise ValueError(f"{button} is not an Akool button.")
         if button not in self.available_buttons:
             raise ValueError(f"{button} has already been used on this image.")
+        from .pricing import estimate_button_credits
+
         return Job.objects.create(
+            estimated_credit=estimate_button_credits(button, self.generation.resolution),
             generation=self.generation,
             team=self.team,
             author=author,
@@ -629,3 +664,72 @@ class PollerLease(models.Model):
     @classmethod
     def release(cls, token, name="follow"):
         cls.objects.filter(name=name, owner=token).update(owner="", lease_until=None)
+
+
+# --- audit log -------------------------------------------------------------------------------
+
+
+class AuditAction(models.TextChoices):
+    KEY_ADDED = "key_added", "API key added"
+    KEY_REPLACED = "key_replaced", "API key replaced"
+    KEY_REMOVED = "key_removed", "API key removed"
+    MEMBER_INVITED = "member_invited", "Member invited"
+    MEMBER_JOINED = "member_joined", "Member joined"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    BUDGET_CHANGED = "budget_changed", "Budget changed"
+    IMAGE_DELETED = "image_deleted", "Image deleted"
+    TEAM_TRANSFERRED = "team_transferred", "Team transferred"
+    TEAM_DELETED = "team_deleted", "Team deleted"
+
+
+class AppendOnly(Exception):
+    """Raised on any attempt to change or remove an audit entry."""
+
+
+class AuditQuerySet(models.QuerySet):
+    # Bulk changes would bypass the model's own refusal. (Deleting a team or a person still
+    # works: Django's collector sets our foreign keys to NULL without going through these.)
+    def update(self, **kwargs):
+        raise AppendOnly("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AppendOnly("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """One thing that happened to a team: who, when, what. Never holds a secret value.
+
+    The names are copied in, so an entry still reads right after its team or person is gone.
+    """
+
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    team_name = models.CharField(max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.EmailField(blank=True, default="")
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    target = models.CharField(max_length=255, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["team", "-created_at", "-id"], name="audit_team")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.actor_email or 'someone'} in {self.team_name}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Audit entries cannot be deleted.")

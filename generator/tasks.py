@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from . import budgets
 from .akool_client import AkoolError, DownloadError, ErrorKind
 from .imaging import InvalidImage, derive
 from .models import (
@@ -27,6 +28,7 @@ from .models import (
     PollerLease,
     State,
 )
+from .pricing import estimate_button_credits, estimate_credits
 from .queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -420,15 +422,34 @@ def _store_failed(job, message, expired=False, permanent=False):
 
 
 def start_generation(generation):
-    """Create the generation's draft jobs and queue its single create call."""
-    jobs = generation.create_jobs()
-    enqueue(submit_generation, generation.pk)
+    """1. Check the team's role rules and reserve the estimate against the budgets (raises
+    RoleNotAllowed / BudgetExceeded, both ValueErrors with a sentence for the person).
+    2. Create the generation's draft jobs. 3. Queue its single create call.
+
+    One transaction: the budget lock is held until the jobs that use it exist."""
+    cost = estimate_credits(generation.resolution, generation.batch)
+    with transaction.atomic():
+        team = budgets.reserve(generation.team, generation.author, cost)
+        budgets.check_roles(
+            team,
+            generation.author,
+            resolution=generation.resolution,
+            batch=generation.batch,
+            mode=generation.mode,
+        )
+        jobs = generation.create_jobs()
+        enqueue(submit_generation, generation.pk)
     return jobs
 
 
 def press_button(job, button, author):
-    child = job.press_button(button, author)
-    enqueue(submit_button, child.pk)
+    """Like start_generation for one U/V child: rules, budget, draft job, queued call."""
+    cost = estimate_button_credits(button, job.generation.resolution)
+    with transaction.atomic():
+        team = budgets.reserve(job.team, author, cost)
+        budgets.check_roles(team, author, button=button)
+        child = job.press_button(button, author)
+        enqueue(submit_button, child.pk)
     return child
 
 

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .account_forms import EmailAuthenticationForm
-from .views import accounts, home, hooks, studio, teams
+from .views import accounts, audit, home, hooks, studio, teams, usage
 from .views.health import healthz
 
 team = "t/<uuid:team_code>/"
@@ -61,6 +61,11 @@ urlpatterns = [
     path(team + "members/remove/", teams.member_remove, name="member_remove"),
     path(team + "transfer/", teams.team_transfer, name="team_transfer"),
     path(team + "delete/", teams.team_delete, name="team_delete"),
+    path(team + "budget/", teams.team_budget, name="team_budget"),
+    path(team + "members/cap/", teams.member_cap, name="member_cap"),
+    path(team + "audit/", audit.audit_log, name="audit_log"),
+    path(team + "usage/", usage.usage, name="usage"),
+    path(team + "usage.csv", usage.usage_csv, name="usage_csv"),
     path(team + "invitations/", teams.invitation_create, name="invitation_create"),
     path(
         team + "invitations/<uuid:code>/revoke/",

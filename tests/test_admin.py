@@ -4,6 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
+from generator import audit
 from generator.models import Generation, Invitation, Job, Team
 
 OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator"]
@@ -14,6 +15,7 @@ def rows(owner, member, team_a):
     Invitation.objects.create(team=team_a, email="x@example.com", invited_by=owner)
     generation = Generation.objects.create(team=team_a, author=owner, prompt="a red fox")
     Job.objects.create(generation=generation, team=team_a, author=owner, akool_id="a" * 24)
+    audit.record(owner, team_a, audit.AuditAction.ROLE_CHANGED, target=member.email)
     return team_a
 
 

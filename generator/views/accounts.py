@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from .. import audit
 from ..account_forms import InviteSignupForm, SignupForm
-from ..models import Invitation, Membership, User
+from ..models import AuditAction, Invitation, Membership, User
 
 # Accounts made here log straight in; name the backend because there could be several.
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -68,9 +69,18 @@ def _join(invitation, user):
     ).update(accepted_at=now, accepted_by=user)
     if not claimed:
         return False
-    Membership.objects.get_or_create(
+    _, created = Membership.objects.get_or_create(
         team=invitation.team, user=user, defaults={"role": invitation.role}
     )
+    if created:
+        audit.record(
+            user,
+            invitation.team,
+            AuditAction.MEMBER_JOINED,
+            target=user.email,
+            role=invitation.role,
+            invited_by=invitation.invited_by.email if invitation.invited_by else "",
+        )
     user.current_team = invitation.team
     user.save(update_fields=["current_team"])
     return True

@@ -12,6 +12,7 @@ from django.urls import NoReverseMatch
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
+from .. import budgets
 from ..access import team_access
 from ..forms import GenerationForm, source_public_url
 from ..models import Generation, Job, Mode, Role, Scale, State
@@ -86,7 +87,7 @@ def _dress(form):
     )
     form.fields["negative_prompt"].widget.attrs.update(placeholder="text, watermark, blur")
     form.fields["source_url"].widget.attrs.update(placeholder="https://…/photo.jpg")
-    form.fields["batch"].widget.attrs.update(min=1, max=4, inputmode="numeric")
+    form.fields["batch"].widget.attrs.update(min=1, max=form.max_batch, inputmode="numeric")
     return form
 
 
@@ -103,6 +104,7 @@ def form_context(form, team, notice=""):
         "advanced_open": advanced_open
         or bool(form["model_name"].value() or form["negative_prompt"].value()),
         "form_notice": notice,
+        "budget": budgets.team_usage(team),
     }
 
 
@@ -112,8 +114,11 @@ def _page(request, membership, form=None, notice=""):
     if context["can_generate"]:
         if form is None:
             initial, notice = _prefill(request, team)
-            form = GenerationForm(team=team, initial=initial)
+            form = GenerationForm(team=team, role=membership.role, initial=initial)
         context.update(form_context(form, team, notice))
+    if membership.allows(Role.ADMIN):
+        usage = context.get("budget") or budgets.team_usage(team)
+        context["budget_warning"] = usage if usage.warn else None
     return context
 
 
@@ -141,20 +146,32 @@ def generate(request, team_code):
     form here); with htmx the answer is the fresh form plus the new pending cards."""
     membership = team_access(request, team_code, Role.MEMBER)
     team = membership.team
-    form = GenerationForm(request.POST, request.FILES, team=team)
+    form = GenerationForm(request.POST, request.FILES, team=team, role=membership.role)
     valid = form.is_valid()
     if valid and not team.has_credentials:
         form.add_error(None, NO_KEY)
         valid = False
+    generation = jobs = None
+    if valid:
+        try:
+            with transaction.atomic():
+                # Checked before saving, so a refused request stores no upload. start_generation
+                # checks again under the same lock (it is the gate for every other caller too).
+                budgets.reserve(
+                    team,
+                    request.user,
+                    estimate_credits(form.cleaned_data["resolution"], form.cleaned_data["batch"]),
+                )
+                generation = form.save(request.user)
+                jobs = start_generation(generation)
+        except (budgets.BudgetExceeded, budgets.RoleNotAllowed) as refusal:
+            form.add_error(None, str(refusal))
+            valid = False
     if not valid:
         if request.htmx:
             context = {"team": team, "membership": membership, **form_context(form, team)}
             return _vary(render(request, "generator/studio.html#generate-form", context))
         return _vary(render(request, "generator/studio.html", _page(request, membership, form)))
-
-    with transaction.atomic():
-        generation = form.save(request.user)
-        jobs = start_generation(generation)
     count = len(jobs)
     started = (
         f"Started {count} images — they appear at the top of the gallery."
@@ -167,7 +184,7 @@ def generate(request, team_code):
     kept = {name: form.cleaned_data.get(name) for name in KEPT_AFTER_SUBMIT}
     if generation.source_upload:
         kept["source_url"] = ""
-    fresh = GenerationForm(team=team, initial=kept)
+    fresh = GenerationForm(team=team, role=membership.role, initial=kept)
     context = {"team": team, "membership": membership, **form_context(fresh, team, started)}
     main = render_to_string("generator/studio.html#generate-form", context, request=request)
     for job in jobs:

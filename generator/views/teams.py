@@ -17,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
+from .. import audit, budgets
 from ..access import team_access
 from ..account_forms import (
     LAST_OWNER,
@@ -30,7 +31,8 @@ from ..account_forms import (
     TransferOwnershipForm,
     role_choices_for,
 )
-from ..models import ROLE_RANK, Backend, Membership, Role, Team, User
+from ..forms import BudgetForm, MemberCapForm
+from ..models import ROLE_RANK, AuditAction, Backend, Membership, Role, Team, User
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +128,14 @@ def team_leave(request, team_code):
             return redirect("team_list")
         membership.delete()
         _forget_team([request.user.pk], team)
+        audit.record(
+            request.user,
+            team,
+            AuditAction.MEMBER_REMOVED,
+            target=request.user.email,
+            role=membership.role,
+            left=True,
+        )
     request.user.refresh_from_db(fields=["current_team"])
     messages.success(request, f"You left {team.name}.")
     return redirect("home")
@@ -148,6 +158,7 @@ def _member_rows(team, actor):
         rows.append(
             {
                 "membership": m,
+                "usage": budgets.member_usage(m),
                 "is_me": m.user_id == actor.user_id,
                 "can_change_role": (actor_is_owner or not is_owner) and not last_owner,
                 "can_remove": (actor_is_owner or not is_owner) and not last_owner,
@@ -178,6 +189,10 @@ def _settings_page(request, membership, status=200, **forms):
         "invite_form": InvitationForm(team, membership),
         "transfer_form": TransferOwnershipForm(team, membership) if is_owner else None,
         "delete_form": DeleteTeamForm(team) if is_owner else None,
+        "budget_form": BudgetForm(
+            instance=Team.objects.get(pk=team.pk), actor_role=membership.role
+        ),
+        "team_usage": budgets.team_usage(team),
     }
     context.update(forms)
     return render(request, "generator/team_settings.html", context, status=status)
@@ -217,8 +232,18 @@ def member_role(request, team_code):
         form = MemberRoleForm(team, membership, request.POST)
         if form.is_valid():
             target = form.cleaned_data["membership"]
+            old_role = target.role
             target.role = form.cleaned_data["role"]
             target.save(update_fields=["role"])
+            if old_role != target.role:
+                audit.record(
+                    request.user,
+                    team,
+                    AuditAction.ROLE_CHANGED,
+                    target=target.user.email,
+                    old=old_role,
+                    new=target.role,
+                )
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect(_settings_url(team, "members"))
@@ -243,6 +268,14 @@ def member_remove(request, team_code):
             target = form.cleaned_data["membership"]
             target.delete()
             _forget_team([target.user_id], team)
+            audit.record(
+                request.user,
+                team,
+                AuditAction.MEMBER_REMOVED,
+                target=target.user.email,
+                role=target.role,
+                left=target.user_id == request.user.pk,
+            )
     if not form.is_valid():
         messages.error(request, _first_error(form))
         return redirect(_settings_url(team, "members"))
@@ -267,6 +300,13 @@ def team_transfer(request, team_code):
         team.memberships.filter(user=new_owner).update(role=Role.OWNER)
         membership.role = Role.ADMIN
         membership.save(update_fields=["role"])
+        audit.record(
+            request.user,
+            team,
+            AuditAction.TEAM_TRANSFERRED,
+            target=new_owner.email,
+            previous_owner_now=Role.ADMIN.value,
+        )
     messages.success(request, f"{new_owner.display_name} now owns {team.name}. You are an admin.")
     return redirect(_settings_url(team, "members"))
 
@@ -280,10 +320,75 @@ def team_delete(request, team_code):
     if not form.is_valid():
         return _settings_page(request, membership, delete_form=form)
     name = team.name
-    team.delete()
+    with transaction.atomic():
+        # Written first: the entry outlives the team (its link is cleared, the name is kept).
+        audit.record(request.user, team, AuditAction.TEAM_DELETED, target=name)
+        team.delete()
     request.user.refresh_from_db(fields=["current_team"])
     messages.success(request, f"Deleted the team {name} and everything in it.")
     return redirect("home")
+
+
+# --- budgets ---------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def team_budget(request, team_code):
+    """The team's monthly budget and role rules (owners and admins)."""
+    membership = team_access(request, team_code, Role.ADMIN)
+    team = membership.team
+    with transaction.atomic():
+        # Locked like a generation start, so a submit never checks against a half-saved rule.
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        form = BudgetForm(request.POST, instance=locked, actor_role=membership.role)
+        if form.is_valid() and form.has_changed():
+            changes = form.changes()
+            form.save()
+            audit.record(
+                request.user, team, AuditAction.BUDGET_CHANGED, target="team budget", **changes
+            )
+    if not form.is_valid():
+        return _settings_page(request, membership, budget_form=form)
+    if form.has_changed():
+        messages.success(request, "Saved the budget and role rules.")
+    else:
+        messages.info(request, "Nothing to save: the budget and rules are unchanged.")
+    return redirect(_settings_url(team, "budget"))
+
+
+@require_POST
+@login_required
+def member_cap(request, team_code):
+    """One member's own monthly cap (owners and admins)."""
+    membership = team_access(request, team_code, Role.ADMIN)
+    team = membership.team
+    form = MemberCapForm(team, request.POST)
+    if not form.is_valid():
+        messages.error(request, _first_error(form))
+        return redirect(_settings_url(team, "members"))
+    target, cap = form.cleaned_data["member"], form.cleaned_data["monthly_cap"]
+    if target.monthly_cap == cap:
+        messages.info(request, f"{target.user.display_name}'s cap is unchanged.")
+        return redirect(_settings_url(team, "members"))
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)
+        old = Membership.objects.get(pk=target.pk).monthly_cap
+        Membership.objects.filter(pk=target.pk).update(monthly_cap=cap)
+        audit.record(
+            request.user,
+            team,
+            AuditAction.BUDGET_CHANGED,
+            target=target.user.email,
+            monthly_cap=[old, cap],
+        )
+    if cap is None:
+        messages.success(request, f"{target.user.display_name} has no cap of their own now.")
+    else:
+        messages.success(
+            request, f"{target.user.display_name} may now use {cap} credits per month."
+        )
+    return redirect(_settings_url(team, "members"))
 
 
 # --- invitations -----------------------------------------------------------------------------
@@ -320,6 +425,9 @@ def invitation_create(request, team_code):
         team.invitations.filter(email__iexact=email, accepted_at__isnull=True).delete()
         invitation = team.invitations.create(
             email=email, role=form.cleaned_data["role"], invited_by=request.user
+        )
+        audit.record(
+            request.user, team, AuditAction.MEMBER_INVITED, target=email, role=invitation.role
         )
     link = request.build_absolute_uri(reverse("invite", args=[invitation.code]))
     if _send_invitation(request, invitation, link):
@@ -359,17 +467,30 @@ def credentials_save(request, team_code):
     form = CredentialsForm(request.POST)
     if not form.is_valid():
         return _settings_page(request, membership, credentials_form=form)
+    action = AuditAction.KEY_REPLACED if team.has_credentials else AuditAction.KEY_ADDED
     if form.cleaned_data["backend"] == Backend.SANDBOX:
-        team.use_sandbox()
-        team.save()
+        with transaction.atomic():
+            team.use_sandbox()
+            team.save()
+            audit.record(request.user, team, action, target="API key", backend=Backend.SANDBOX)
         messages.success(request, f"{team.name} now uses the built-in sandbox.")
     else:
         api_key = form.cleaned_data["api_key"]
         client_id = form.cleaned_data["client_id"]
-        team.backend = Backend.AKOOL
-        team.set_credentials(api_key, client_id)
-        team.use_token_auth = form.cleaned_data["use_token_auth"]
-        team.save()
+        with transaction.atomic():
+            team.backend = Backend.AKOOL
+            team.set_credentials(api_key, client_id)
+            team.use_token_auth = form.cleaned_data["use_token_auth"]
+            team.save()
+            # Which kind of sign-in, never the values themselves.
+            audit.record(
+                request.user,
+                team,
+                action,
+                target="API key",
+                backend=Backend.AKOOL,
+                sign_in="bearer token" if team.use_token_auth else "API key header",
+            )
         messages.success(
             request,
             f"Saved the Akool API key ending in {team.api_key_last4}. "
@@ -386,9 +507,11 @@ def credentials_remove(request, team_code):
     if not team.has_credentials:
         messages.info(request, "There is no API key to remove.")
     else:
-        team.set_credentials("", "")
-        team.use_token_auth = False
-        team.save()
+        with transaction.atomic():
+            team.set_credentials("", "")
+            team.use_token_auth = False
+            team.save()
+            audit.record(request.user, team, AuditAction.KEY_REMOVED, target="API key")
         messages.success(
             request, "Removed the API key. Nobody can generate until a new one is set."
         )

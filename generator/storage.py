@@ -1,0 +1,77 @@
+"""Handing a stored file to a browser once its team has been checked, whatever the storage.
+
+Local storage: the file is streamed by Django, or handed to the reverse proxy with
+X-Accel-Redirect (nginx) / X-Sendfile (Apache) when MEDIA_ACCEL_REDIRECT says so, so gunicorn
+workers are not tied up sending large originals.
+
+S3-compatible storage: images shown inside our pages (thumbnails, previews) are proxied, because
+the strict CSP allows images from 'self' only and a redirect to the bucket's origin would be
+blocked. Opening or downloading an original is a top-level navigation, which CSP does not
+restrict, so it redirects to a presigned URL that expires after AWS_QUERYSTRING_EXPIRE seconds
+(five minutes by default). Objects stay private; a leaked link dies quickly.
+"""
+
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.utils.http import content_disposition_header
+
+# A job's files never change under its name, but only its team may see them.
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def is_local(storage):
+    return isinstance(storage, FileSystemStorage)
+
+
+def file_response(field, content_type, filename, as_attachment=False, redirect=False):
+    """The response for one stored file. `redirect` allows a presigned-URL redirect on remote
+    storage (use it for navigations, never for <img> sources)."""
+    if not field:
+        raise Http404
+    storage = field.storage
+    if is_local(storage):
+        accel = settings.MEDIA_ACCEL_REDIRECT
+        if accel:
+            if not storage.exists(field.name):
+                raise Http404
+            return _accel_response(
+                storage, field.name, accel, content_type, filename, as_attachment
+            )
+    elif redirect:
+        disposition = content_disposition_header(as_attachment, filename)
+        url = storage.url(
+            field.name,
+            parameters={
+                "ResponseContentType": content_type,
+                "ResponseContentDisposition": disposition,
+            },
+        )
+        response = HttpResponseRedirect(url)
+        # The link expires: never let a cache keep the redirect longer than the link lives.
+        response["Cache-Control"] = "private, no-store"
+        return response
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        # django-storages raises this for a missing S3 key too.
+        raise Http404 from None
+    response = FileResponse(
+        handle, content_type=content_type, as_attachment=as_attachment, filename=filename
+    )
+    response["Cache-Control"] = PRIVATE_IMMUTABLE
+    return response
+
+
+def _accel_response(storage, name, accel, content_type, filename, as_attachment):
+    response = HttpResponse(content_type=content_type)
+    if accel.lower() == "x-sendfile":
+        response["X-Sendfile"] = storage.path(name)
+    else:
+        # nginx maps this internal location onto MEDIA_ROOT (see deploy/nginx.conf).
+        response["X-Accel-Redirect"] = accel.rstrip("/") + "/" + quote(name)
+    response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
+    response["Cache-Control"] = PRIVATE_IMMUTABLE
+    return response

@@ -1,0 +1,264 @@
+"""Media on S3-compatible storage, against a real S3 server (moto's) on loopback.
+
+A real worker stores a generation's files in the bucket; members see thumbnails and previews
+through the app (proxied: the CSP allows images from 'self' only) and open or download the
+original through a presigned link that expires after a few minutes; outsiders get 404 and no
+link at all.
+"""
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+import pytest
+import requests
+from django.test import Client
+from django.urls import reverse
+
+from generator.models import Generation, Job, Membership, Role, State, Team, User
+from generator.tasks import start_generation
+from tests.fixtures_pipeline import wait_for
+
+BUCKET = "akool-media-test"
+REGION = "us-east-1"
+ACCESS_KEY = "testing-access-key"
+SECRET_KEY = "testing-secret-key"  # moto accepts any credentials
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's standalone S3 server on loopback only, for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint):
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name=REGION,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+    )
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    listed = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    for item in listed:
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def s3_env(endpoint):
+    """The variables an operator sets; the worker gets exactly these."""
+    return {
+        "STORAGE_BACKEND": "s3",
+        "AWS_STORAGE_BUCKET_NAME": BUCKET,
+        "AWS_S3_ENDPOINT_URL": endpoint,
+        "AWS_S3_REGION_NAME": REGION,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_S3_ADDRESSING_STYLE": "path",
+        "AWS_QUERYSTRING_EXPIRE": "300",
+    }
+
+
+def storages_from_env(env):
+    """STORAGES as settings.py builds it from `env`, so the test process uses the same."""
+    code = "import json, akool_web.settings as s; print(json.dumps(s.STORAGES['default']))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def s3_settings(pipeline_settings, s3, s3_endpoint):
+    default = storages_from_env(s3_env(s3_endpoint))
+    assert default["BACKEND"] == "storages.backends.s3.S3Storage"
+    pipeline_settings.STORAGES = {**pipeline_settings.STORAGES, "default": default}
+    return pipeline_settings
+
+
+@pytest.fixture
+def team(s3_settings):
+    team = Team.objects.create(name="Bucket team")
+    team.use_sandbox()
+    team.save()
+    return team
+
+
+def person(team, email, role=Role.OWNER):
+    user = User.objects.create_user(email, "pw-123456789")
+    Membership.objects.create(team=team, user=user, role=role)
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+def bucket_keys(s3):
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.worker
+def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
+    team, s3, s3_endpoint, start_worker
+):
+    owner, owner_client = person(team, "owner@bucket.example")
+    _, outsider_client = person(Team.objects.create(name="Elsewhere"), "out@else.example")
+    generation = Generation.objects.create(
+        team=team, author=owner, prompt="a lighthouse in a bucket", batch=2, resolution="1080p"
+    )
+    start_generation(generation)
+    worker = start_worker(**s3_env(s3_endpoint))
+    jobs = Job.objects.filter(generation=generation)
+    wait_for(
+        lambda: set(jobs.values_list("state", flat=True)) == {State.DONE},
+        timeout=120,
+        message=f"two images stored in S3; worker log:\n{worker.output()[-3000:]}",
+    )
+
+    # Each image's three files are in the bucket, once each, and nothing else is.
+    expected = sorted(
+        name for job in jobs for name in (job.original.name, job.thumbnail.name, job.preview.name)
+    )
+    assert len(expected) == 6 and bucket_keys(s3) == expected
+
+    job = jobs.first()
+    stored = s3.get_object(Bucket=BUCKET, Key=job.original.name)["Body"].read()
+    assert hashlib.sha256(stored).hexdigest() == job.sha256
+    assert len(stored) == job.original_bytes and stored.startswith(b"\x89PNG")
+
+    def url(kind, **query):
+        return reverse("image_file", args=[team.code, job.code, kind]) + (
+            "?download=1" if query.get("download") else ""
+        )
+
+    # Thumbnails and previews come through the app (same origin for the CSP).
+    for kind in ("thumb", "preview"):
+        response = owner_client.get(url(kind))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/webp"
+        body = b"".join(response.streaming_content)
+        assert body[:4] == b"RIFF" and body[8:12] == b"WEBP"
+
+    # The original is a presigned link to the bucket that dies in five minutes.
+    for download in (False, True):
+        response = owner_client.get(url("original", download=download))
+        assert response.status_code == 302
+        assert response["Cache-Control"] == "private, no-store"
+        link = response["Location"]
+        assert link.startswith(f"{s3_endpoint}/{BUCKET}/")
+        query = parse_qs(urlparse(link).query)
+        assert query["X-Amz-Expires"] == ["300"]
+        assert query["response-content-type"] == ["image/png"]
+        disposition = query["response-content-disposition"][0]
+        assert disposition.startswith("attachment" if download else "inline")
+        fetched = requests.get(link, timeout=10)
+        assert fetched.status_code == 200
+        assert fetched.content == stored
+        # Without the signature the bucket refuses: the objects are private.
+        bare = requests.get(link.split("?")[0], timeout=10)
+        assert bare.status_code == 403
+
+    # Outsiders: 404 for every kind, and never a link.
+    for kind in ("thumb", "preview", "original"):
+        for download in (False, True):
+            response = outsider_client.get(url(kind, download=download))
+            assert response.status_code == 404
+            assert "Location" not in response
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_an_image_removes_its_objects_from_the_bucket(team, s3):
+    from django.core.files.base import ContentFile
+
+    owner, owner_client = person(team, "owner@bucket.example")
+    generation = Generation.objects.create(team=team, author=owner, prompt="short-lived")
+    keep, drop = (
+        Job.objects.create(
+            generation=generation, team=team, author=owner, state=State.DONE, format="PNG"
+        )
+        for _ in range(2)
+    )
+    for job in (keep, drop):
+        job.original.save(f"{job.code}.png", ContentFile(b"\x89PNG fake"), save=False)
+        job.thumbnail.save(f"{job.code}.webp", ContentFile(b"RIFF thumb"), save=False)
+        job.preview.save(f"{job.code}.webp", ContentFile(b"RIFF preview"), save=False)
+        job.save()
+    assert len(bucket_keys(s3)) == 6
+
+    response = owner_client.post(reverse("image_delete", args=[team.code, drop.code]))
+    assert response.status_code == 302
+    assert bucket_keys(s3) == sorted([keep.original.name, keep.thumbnail.name, keep.preview.name])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_healthz_checks_the_bucket(team, s3, client):
+    response = client.get(reverse("healthz"))
+    assert response.json()["checks"]["storage"] == "ok"
+    # The probe cleans up after itself.
+    assert bucket_keys(s3) == []
+
+
+# --- local storage handed to the reverse proxy -----------------------------------------------
+
+
+@pytest.fixture
+def stored_job(settings, tmp_path, team_a, owner):
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    generation = Generation.objects.create(team=team_a, author=owner, prompt="proxied")
+    job = Job.objects.create(
+        generation=generation, team=team_a, author=owner, state=State.DONE, format="PNG"
+    )
+    job.original.save(f"{job.code}.png", ContentFile(b"\x89PNG local"), save=False)
+    job.save()
+    return job
+
+
+@pytest.mark.django_db
+def test_local_media_is_handed_to_nginx_after_the_team_check(
+    settings, stored_job, owner_client, outsider_client
+):
+    settings.MEDIA_ACCEL_REDIRECT = "/protected-media/"
+    url = reverse("image_file", args=[stored_job.team.code, stored_job.code, "original"])
+    response = owner_client.get(url + "?download=1")
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"/protected-media/{stored_job.original.name}"
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response.content == b""  # nginx sends the bytes
+    outsider = outsider_client.get(url)
+    assert outsider.status_code == 404 and "X-Accel-Redirect" not in outsider
+
+
+@pytest.mark.django_db
+def test_local_media_can_use_x_sendfile(settings, stored_job, owner_client):
+    settings.MEDIA_ACCEL_REDIRECT = "x-sendfile"
+    url = reverse("image_file", args=[stored_job.team.code, stored_job.code, "original"])
+    response = owner_client.get(url)
+    assert response["X-Sendfile"] == str(settings.MEDIA_ROOT / stored_job.original.name)
+    assert response["Content-Disposition"].startswith("inline")
