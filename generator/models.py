@@ -219,6 +219,15 @@ class Team(models.Model):
         end = datetime.datetime((index + 1) // 12, (index + 1) % 12 + 1, 1, tzinfo=self.zone())
         return start, end
 
+    def stored_file_names(self):
+        """Every stored file of this team: originals, renditions and uploaded sources."""
+        names = set()
+        for row in Job.objects.filter(team=self).values_list("original", "thumbnail", "preview"):
+            names.update(row)
+        names.update(Generation.objects.filter(team=self).values_list("source_upload", flat=True))
+        names.discard("")
+        return sorted(names)
+
     def role_of(self, user):
         membership = self.memberships.filter(user=user).first()
         return membership.role if membership else None

@@ -460,3 +460,21 @@ def retry(job, author):
     generation = job.generation.copy(author, batch=1)
     start_generation(generation)
     return generation
+
+
+# --- clean-up --------------------------------------------------------------------------------
+
+
+def delete_stored_files(names):
+    """Remove stored files whose rows are gone (a deleted team's images and uploads).
+
+    Runs after the delete has committed, in the background: a large team has thousands of
+    files, and on S3 each is a request. A file already missing is fine; one that cannot be
+    removed is logged and skipped so the rest still go."""
+    from django.core.files.storage import default_storage
+
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not delete stored file %s", name)

@@ -827,3 +827,33 @@ def test_viewers_may_star_because_stars_are_personal(viewer_client, viewer, sand
     response = viewer_client.post(image_url("image_star", sandbox_team, job), {"place": "card"})
     assert response.status_code == 302
     assert Favourite.objects.filter(user=viewer, job=job).exists()
+
+
+def test_deleting_the_team_removes_its_files_but_not_other_teams(
+    owner_client,
+    sandbox_team,
+    member,
+    team_b,
+    outsider,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    import os
+
+    from django.utils.module_loading import import_string
+
+    # Run queued tasks inline so the clean-up happens inside the test.
+    monkeypatch.setattr(
+        "generator.queue.async_task", lambda path, *args: import_string(path)(*args)
+    )
+    ours, theirs = (
+        make_job(sandbox_team, member, files=True),
+        make_job(team_b, outsider, files=True),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            reverse("team_delete", args=[sandbox_team.code]), {"confirm": sandbox_team.name}
+        )
+    assert response.status_code == 302
+    assert not any(os.path.exists(p) for p in files_of(ours))
+    assert all(os.path.exists(p) for p in files_of(theirs))

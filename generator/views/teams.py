@@ -17,7 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import audit, budgets
+from .. import audit, budgets, tasks
 from ..access import team_access
 from ..account_forms import (
     LAST_OWNER,
@@ -33,6 +33,7 @@ from ..account_forms import (
 )
 from ..forms import BudgetForm, MemberCapForm
 from ..models import ROLE_RANK, AuditAction, Backend, Membership, Role, Team, User
+from ..queue import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -321,9 +322,12 @@ def team_delete(request, team_code):
         return _settings_page(request, membership, delete_form=form)
     name = team.name
     with transaction.atomic():
+        files = team.stored_file_names()
         # Written first: the entry outlives the team (its link is cleared, the name is kept).
         audit.record(request.user, team, AuditAction.TEAM_DELETED, target=name)
         team.delete()
+        # The files go once the rows are gone for good; a rollback keeps both.
+        enqueue(tasks.delete_stored_files, files)
     request.user.refresh_from_db(fields=["current_team"])
     messages.success(request, f"Deleted the team {name} and everything in it.")
     return redirect("home")
