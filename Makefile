@@ -36,3 +36,7 @@ test: lint
 
 clean:
 	rm -rf $(VENV) data test-artifacts
+
+# Figures, not tests: see tests/benchmarks/run.py. Quick sizes: make bench ARGS=--quick
+bench: install
+	$(PY) tests/benchmarks/run.py $(ARGS)

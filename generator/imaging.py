@@ -40,20 +40,38 @@ def sha256_of(fileobj, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def _webp(image, long_side):
-    copy = image.copy() if max(image.size) > long_side else image
-    copy.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+def _fit(size, long_side):
+    """`size` scaled down (never up) so its longer side is at most `long_side`."""
+    width, height = size
+    if max(width, height) <= long_side:
+        return width, height
+    ratio = long_side / max(width, height)
+    return max(1, round(width * ratio)), max(1, round(height * ratio))
+
+
+def _webp(image, long_side, method):
+    """A WebP of `image` fitted into `long_side`.
+
+    reducing_gap lets Pillow first shrink by a whole factor with a cheap box filter and only
+    then resample precisely, so a 4K source costs about what a 1080p one does. BICUBIC (with
+    Pillow's antialiasing for downscales) looks the same as LANCZOS at these sizes and is a
+    third faster; WebP method 2 encodes twice as fast as 4 for files ~5% larger, which matters
+    for previews (1440 px, opened one at a time), not for thumbnails (a page shows dozens, so
+    they keep the slower, smaller method).
+    """
+    size = _fit(image.size, long_side)
+    small = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
     out = io.BytesIO()
-    copy.save(out, "WEBP", quality=80, method=4)
-    return out.getvalue(), copy.size
+    small.save(out, "WEBP", quality=80, method=method)
+    return out.getvalue(), small
 
 
 def derive(fileobj) -> Derived:
     """Check the file is a real, sane image and make its smaller renditions.
 
     Reads the header first so a bomb is refused before any pixel is decoded; decoding then
-    happens once, and the preview is reduced from the full image by an integer factor
-    (cheap, memory-light) before the precise resize.
+    happens once, and both renditions are resized straight from the decoded image (no copy of
+    the full frame), so peak memory stays near one decoded frame.
     """
     digest = sha256_of(fileobj)
     try:
@@ -67,22 +85,23 @@ def derive(fileobj) -> Derived:
         raise InvalidImage(f"The result is {width}×{height} pixels, larger than allowed.")
     fileobj.seek(0)
     with Image.open(fileobj) as image:
-        image.load()
+        try:
+            image.load()
+        except Exception as exc:  # a valid header over a truncated or corrupt body
+            raise InvalidImage("The result is not a readable image.") from exc
         if image.mode not in ("RGB", "RGBA"):
             image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-        factor = max(1, max(width, height) // (PREVIEW_SIZE * 2))
-        working = image.reduce(factor) if factor > 1 else image
-        preview, _ = _webp(working, PREVIEW_SIZE)
-        thumbnail, (thumb_w, thumb_h) = _webp(working, THUMB_SIZE)
-        r, g, b = working.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+        preview, _ = _webp(image, PREVIEW_SIZE, method=2)
+        thumbnail, thumb = _webp(image, THUMB_SIZE, method=4)
+    r, g, b = thumb.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
     return Derived(
         width=width,
         height=height,
         format=fmt,
         sha256=digest,
         thumbnail=thumbnail,
-        thumb_width=thumb_w,
-        thumb_height=thumb_h,
+        thumb_width=thumb.width,
+        thumb_height=thumb.height,
         preview=preview,
         placeholder_color=f"#{r:02x}{g:02x}{b:02x}",
     )

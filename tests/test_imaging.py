@@ -1,0 +1,46 @@
+"""generator.imaging.derive: validation, rendition sizes and colour, for the store step."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from generator.imaging import PREVIEW_SIZE, THUMB_SIZE, InvalidImage, derive
+
+
+def png(width, height, colour=(200, 40, 40), mode="RGB"):
+    out = io.BytesIO()
+    Image.new(mode, (width, height), colour).save(out, "PNG")
+    out.seek(0)
+    return out
+
+
+def size_of(data):
+    with Image.open(io.BytesIO(data)) as image:
+        return image.format, image.size
+
+
+def test_a_4k_image_gets_a_fitted_preview_and_thumbnail():
+    derived = derive(png(3840, 2160))
+    assert (derived.width, derived.height, derived.format) == (3840, 2160, "PNG")
+    assert size_of(derived.preview) == ("WEBP", (PREVIEW_SIZE, 810))
+    assert size_of(derived.thumbnail) == ("WEBP", (THUMB_SIZE, 225))
+    assert (derived.thumb_width, derived.thumb_height) == (THUMB_SIZE, 225)
+    assert derived.placeholder_color == "#c82828"
+
+
+def test_a_small_image_is_never_enlarged():
+    derived = derive(png(300, 500, mode="RGBA", colour=(0, 0, 255, 255)))
+    assert size_of(derived.preview) == ("WEBP", (300, 500))
+    assert size_of(derived.thumbnail) == ("WEBP", (240, 400))
+
+
+def test_a_truncated_image_is_refused_as_invalid():
+    data = png(800, 800, colour=(1, 2, 3)).getvalue()
+    with pytest.raises(InvalidImage):
+        derive(io.BytesIO(data[: len(data) // 2]))
+
+
+def test_garbage_is_refused_as_invalid():
+    with pytest.raises(InvalidImage):
+        derive(io.BytesIO(b"not an image at all"))
