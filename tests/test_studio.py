@@ -857,3 +857,33 @@ def test_deleting_the_team_removes_its_files_but_not_other_teams(
     assert response.status_code == 302
     assert not any(os.path.exists(p) for p in files_of(ours))
     assert all(os.path.exists(p) for p in files_of(theirs))
+
+
+def test_every_card_link_resolves_to_its_own_image_action(owner_client, sandbox_team, owner):
+    """Cards build their links from one reversed URL plus a suffix; each must be a real route
+    for that same image (a renamed route would otherwise break silently)."""
+    from django.urls import resolve
+
+    jobs = {
+        State.DONE: make_job(sandbox_team, owner),
+        State.FAILED: make_job(sandbox_team, owner, state=State.FAILED),
+        State.UNKNOWN: make_job(sandbox_team, owner, state=State.UNKNOWN),
+    }
+    html = owner_client.get(studio_url(sandbox_team)).content.decode()
+    seen = set()
+    for job in jobs.values():
+        card = html[html.index(f'id="job-{job.code}"') :]
+        card = card[: card.index("</article>")]
+        for link in re.findall(r'(?:href|src|action|hx-post|hx-get)="([^"?]+)', card):
+            match = resolve(link)
+            assert match.kwargs["job_code"] == job.code, link
+            seen.add(match.url_name + match.kwargs.get("kind", ""))
+    assert seen == {
+        "image_detail",
+        "image_filethumb",
+        "image_fileoriginal",
+        "image_star",
+        "image_delete",
+        "image_retry",
+        "image_dismiss",
+    }
