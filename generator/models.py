@@ -432,9 +432,6 @@ class JobQuerySet(models.QuerySet):
         now = now or timezone.now()
         return self.filter(state__in=(State.SUBMITTING, State.STORING), lease_until__lt=now)
 
-    def credits_spent(self):
-        return self.aggregate(total=models.Sum("deduction_credit"))["total"] or 0
-
 
 class Job(models.Model):
     """One Akool job: one image of a generation, or a U/V child of a finished image."""

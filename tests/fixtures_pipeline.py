@@ -96,6 +96,19 @@ def pipeline_settings(settings, live_server, tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def pipeline_team(pipeline_settings):
+    """A team on the live sandbox, with an owner to author its generations."""
+    from generator.models import Membership, Role, Team, User
+
+    user = User.objects.create_user("maker@example.com", "pw-123456789")
+    team = Team.objects.create(name="Studio")
+    team.use_sandbox()
+    team.save()
+    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    return team
+
+
+@pytest.fixture
 def start_worker(pipeline_settings, live_server):
     """Start workers with `start_worker(**env)`; all are stopped after the test."""
     workers = []

@@ -6,7 +6,7 @@ import pytest
 from django.db.models import Count
 from PIL import Image
 
-from generator.models import Generation, Job, Membership, Role, State, Team, User
+from generator.models import Generation, Job, State
 from generator.sandbox.models import SandboxJob, SandboxRequest
 from generator.tasks import start_generation
 from tests.fixtures_pipeline import wait_for
@@ -17,13 +17,8 @@ SIZES_1080P = {"1:1": (1920, 1920), "16:9": (1920, 1080), "2:3": (1280, 1920), "
 
 
 @pytest.fixture
-def team(pipeline_settings):
-    user = User.objects.create_user("maker@example.com", "pw-123456789")
-    team = Team.objects.create(name="Studio")
-    team.use_sandbox()
-    team.save()
-    Membership.objects.create(team=team, user=user, role=Role.OWNER)
-    return team
+def team(pipeline_team):
+    return pipeline_team
 
 
 def generate(team, prompt, batch=1, scale="1:1", resolution="1080p", **fields):

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db.models import Count
 
-from generator.models import Generation, Job, Membership, Role, State, Team, User
+from generator.models import Generation, Job, State
 from generator.sandbox.models import SandboxJob, SandboxRequest
 from generator.tasks import start_generation
 from tests.fixtures_pipeline import wait_for
@@ -35,13 +35,8 @@ PROCESSING = re.compile(r"processing \S+ '(?P<name>[\w.]+)'")
 
 
 @pytest.fixture
-def team(pipeline_settings):
-    user = User.objects.create_user("scale@example.com", "pw-123456789")
-    team = Team.objects.create(name="Scale")
-    team.use_sandbox()
-    team.save()
-    Membership.objects.create(team=team, user=user, role=Role.OWNER)
-    return team
+def team(pipeline_team):
+    return pipeline_team
 
 
 def media_files(root):
