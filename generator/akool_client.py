@@ -1,6 +1,6 @@
 """The Akool Open API client: the only module in the project that talks HTTP to Akool.
 
-Protocol reference: /work/shared/akool-api.md (section numbers below point into it).
+Protocol reference: docs/akool-api.md (section numbers below point into it).
 
 Everything else in the project calls this module and gets typed results (`ImageJob`,
 `ImageResult`) or an `AkoolError` whose `kind` says what the caller may do next:
@@ -103,7 +103,7 @@ class DownloadError(AkoolError):
         self.expired = expired
 
 
-# §6. Exact `msg` strings are undocumented, so users see our sentence, not Akool's.
+# §6.1. Exact `msg` strings are undocumented, so users see our sentence, not Akool's.
 ERROR_MESSAGES: dict[int, str] = {
     1003: "Akool rejected the request: a parameter is missing or invalid.",
     1004: "Akool requires the account to be verified before it allows this.",
@@ -237,7 +237,7 @@ class ImageResult:
         if job_id is None or status is None:
             raise _Malformed("result has no _id or image_status")
         upscaled = _str_list(data.get("upscaled_urls"))
-        # §4.4/§10.8: docs say `image`; v3 sets and some v4 jobs only fill `upscaled_urls`;
+        # §5.1: docs say `image`; v3 sets and some v4 jobs only fill `upscaled_urls`;
         # the official demo also falls back to `external_img`.
         image_url = (
             _nonempty_str(data.get("image"))
@@ -258,7 +258,7 @@ class ImageResult:
 
 # --- token cache ---------------------------------------------------------------------------
 
-# §2.1: a token lives "more than a year" and has no refresh endpoint, so one per credential
+# §2.2: a token lives "more than a year" and has no refresh endpoint, so one per credential
 # set is shared by every client in the process; 1101 is the only expiry signal.
 _token_cache: dict[tuple[str, str, str], str] = {}
 _token_lock = threading.Lock()
@@ -407,11 +407,11 @@ class AkoolClient:
         if model_name:
             body["model_name"] = model_name
         if webhook_url:
-            body["webhookurl"] = webhook_url  # all-lowercase on v4 only (§4.1, §10.2)
+            body["webhookurl"] = webhook_url  # all-lowercase on v4 only (§4.1, §7.1)
 
         def parse(envelope: dict) -> list[ImageJob]:
             data = envelope.get("data")
-            # §10.3: an object for batch_quantity 1, an array for more.
+            # §4.1: an object for batch_quantity 1, an array for more.
             records = data if isinstance(data, list) else [data]
             jobs = [ImageJob.from_data(record) for record in records]
             if not jobs:
@@ -446,7 +446,7 @@ class AkoolClient:
         return self._read("GET", PATH_CREDIT, parse)
 
     def get_token(self) -> str:
-        """§2.1. Sends no auth header; the token is top-level in the answer, not in `data`.
+        """§2.2. Sends no auth header; the token is top-level in the answer, not in `data`.
 
         Safe to retry like a read: asking for a token creates nothing and costs nothing.
         """
@@ -590,7 +590,7 @@ class AkoolClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _auth_headers(self) -> dict[str, str | None]:
-        # §2: if both headers carry values Akool uses Authorization, so a stale token plus a
+        # §2.3: if both headers carry values Akool uses Authorization, so a stale token plus a
         # good key fails. Send exactly one; None also strips one a shared session might set.
         if not self.use_token:
             return {"x-api-key": self._api_key, "Authorization": None}
@@ -647,7 +647,7 @@ class AkoolClient:
         if not isinstance(envelope, dict) or _int_or_none(envelope.get("code")) is None:
             raise self._unreadable(status, create=create, parseable=envelope is not _UNPARSEABLE)
 
-        # §1: the body code is authoritative whatever the HTTP status says.
+        # §1.2: the body code is authoritative whatever the HTTP status says.
         code = _int_or_none(envelope["code"])
         if code != SUCCESS:
             error = error_for_code(code, self._scrub(envelope.get("msg")), http_status=status)

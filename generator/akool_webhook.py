@@ -1,14 +1,14 @@
-"""Akool webhook crypto (protocol §5): signature, AES-CBC payload encryption, verification.
+"""Akool webhook crypto (docs/akool-api.md §7): signature, AES-CBC payload encryption, verification.
 
 Used by the webhook view (receiver) and by the sandbox emulator (sender), so both sides
 share one implementation of the quirks:
 
-- The signature is SHA-1 over the *sorted* string parts, with no key (§5.3). Anyone who
+- The signature is SHA-1 over the *sorted* string parts, with no key (§7.3). Anyone who
   knows the clientId can forge it; authenticity really rests on the AES key (= API key).
 - Numbers (timestamp, nonce) are stringified in decimal before sorting, as JavaScript's
   `Array.sort().join('')` does; the docs' Python sample would crash on ints.
 - Key = UTF-8 bytes of the client secret, its length (16/24/32) picks AES-128/192/256;
-  real secrets are 32 chars, so AES-256 in practice despite the docs saying 24 (§5.4).
+  real secrets are 32 chars, so AES-256 in practice despite the docs saying 24 (§7.4).
 - IV = first 16 bytes of the UTF-8 clientId; shorter ids are padded with NUL as the docs'
   Python sample does (the demo pads with spaces; real ids are >= 16 chars anyway).
 """
@@ -126,7 +126,7 @@ def build_webhook_body(
     timestamp: int | None = None,
     nonce: str | None = None,
 ) -> dict:
-    """What Akool (or the sandbox) POSTs as JSON to a webhook URL (§5.1)."""
+    """What Akool (or the sandbox) POSTs as JSON to a webhook URL (§7.2)."""
     if timestamp is None:
         timestamp = int(time.time() * 1000)
     if nonce is None:
@@ -165,7 +165,7 @@ def _is_number_like(value: Any) -> bool:
 
 
 def verify_and_decrypt(body: bytes | str | dict, client_id: str, client_secret: str) -> dict:
-    """Check a received webhook and return its decrypted payload (§5.4 receiver steps).
+    """Check a received webhook and return its decrypted payload (§7.6 receiver steps).
 
     Raises MalformedWebhook, BadSignature or DecryptionFailed (all WebhookError).
     """
@@ -183,7 +183,7 @@ def verify_and_decrypt(body: bytes | str | dict, client_id: str, client_secret: 
         raise MalformedWebhook("The webhook dataEncrypt is not a base64 string.")
     if len(data_encrypt) > _MAX_TEXT:
         raise MalformedWebhook("The webhook dataEncrypt is too long.")
-    # §5.1: timestamp is a number; nonce shows up both as "1529" and 1529. Digit strings
+    # §7.2: timestamp is a number; nonce shows up both as "1529" and 1529. Digit strings
     # are accepted for both: the signature covers their decimal form either way.
     if not _is_number_like(timestamp):
         raise MalformedWebhook("The webhook timestamp is not a number.")

@@ -134,7 +134,7 @@ def test_a_source_that_cannot_be_fetched_is_1003(sandbox_client, sandbox_url):
 
 # --- errors ----------------------------------------------------------------------------------
 
-# §6: the image pages' codes plus the global ones that can plausibly surface here.
+# docs/akool-api.md §6.1: the image pages' codes plus global ones that may surface here.
 DOCUMENTED = sorted(faults.ERROR_MESSAGES)
 
 

@@ -1,4 +1,4 @@
-"""Webhook crypto: the protocol's test vector (§5.4), tampering, bad input, round trips."""
+"""Webhook crypto: the test vector of docs/akool-api.md §7.8, tampering, bad input, round trips."""
 
 import base64
 import contextlib
@@ -20,7 +20,7 @@ from generator.akool_webhook import (
     verify_and_decrypt,
 )
 
-# The self-made vector from the protocol reference §5.4 (fake credentials).
+# The self-made vector of docs/akool-api.md §7.8 (fake credentials).
 CLIENT_ID = "AKexampleClientId0001="
 CLIENT_SECRET = "ExampleSecretKey0123456789abcdef"
 TIMESTAMP = 1716859400000

@@ -79,7 +79,7 @@ def _number(value):
 
 
 def validate_v4(body):
-    """The createBySourcePrompt body, checked field by field (§4.1)."""
+    """The createBySourcePrompt body, checked field by field (docs/akool-api.md §4.1)."""
     params = CreateParams(prompt=_prompt(body))
     params.negative_prompt = _string(body, "negative_prompt")
 

@@ -1,6 +1,6 @@
 """The emulated Akool endpoints and the CDN that serves their results.
 
-Protocol reference: /work/shared/akool-api.md (section numbers below point into it).
+Protocol reference: docs/akool-api.md (§9 lists where the sandbox picks its own behaviour).
 
 Akool answers HTTP 200 for body-level errors and puts the verdict in `code`; only the
 injected gateway faults and the CDN use HTTP statuses.
