@@ -47,7 +47,7 @@ class Command(BaseCommand):
         # First, so a second `make run` fails at once instead of after the migrations.
         self._check_port_free(port)
         call_command("migrate", interactive=False, verbosity=options["verbosity"])
-        call_command("createcachetable")
+        call_command("createcachetable", verbosity=0)
         demo = io.StringIO()
         if not no_demo:
             call_command("ensure_demo", stdout=demo)
