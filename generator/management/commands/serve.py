@@ -26,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 HOST = "127.0.0.1"
 # After asking the children to stop, how long they get before they are killed.
 STOP_GRACE_SECONDS = 2.0
-# A worker that dies this many times within the window is not restarted again.
+# A dead worker is restarted at most this many times within the window; the next death stops all.
 WORKER_RESTARTS = 3
 WORKER_RESTART_WINDOW_SECONDS = 60
 STARTUP_SECONDS = 60
@@ -46,22 +46,26 @@ class Command(BaseCommand):
         url = f"http://{HOST}:{port}/"
         # First, so a second `make run` fails at once instead of after the migrations.
         self._check_port_free(port)
-        call_command("migrate", interactive=False, verbosity=options["verbosity"])
-        call_command("createcachetable", verbosity=0)
         demo = io.StringIO()
-        if not no_demo:
-            call_command("ensure_demo", stdout=demo)
+        try:
+            call_command("migrate", interactive=False, verbosity=options["verbosity"])
+            call_command("createcachetable", verbosity=0)
+            if not no_demo:
+                call_command("ensure_demo", stdout=demo)
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted before anything was started.") from None
 
         self.stop_signal = None
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._request_stop)
-        # Again just before runserver binds, to keep the window in which another program could
-        # take the port (and answer for us) as short as possible.
-        self._check_port_free(port)
-        self.web = self._start("runserver", f"{HOST}:{port}", "--noreload")
-        self.worker = self._start("qcluster")
+        self.web = self.worker = None
         self.worker_deaths = []
         try:
+            # Again just before runserver binds, to keep the window in which another program
+            # could take the port (and answer for us) as short as possible.
+            self._check_port_free(port)
+            self.web = self._start("runserver", f"{HOST}:{port}", "--noreload")
+            self.worker = self._start("qcluster")
             if not self._wait_until_up(url):
                 return
             self.stdout.write("")
