@@ -14,10 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# serve migrates, creates the cache table and the demo account, then runs web server + worker.
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
-	$(PY) manage.py ensure_demo
 	$(PY) manage.py serve
 
 lint: install

@@ -334,6 +334,36 @@ STORAGES = {
     },
 }
 
+
+# --- local folders ---------------------------------------------------------------------------
+
+
+def _make_folder(name, path):
+    """Create a folder (and its parents), or fail naming the variable that chose it."""
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"{name}: cannot create the folder {path} ({exc.strerror})"
+        ) from None
+
+
+# Made here, while settings load, because every entry point (manage.py and its commands,
+# runserver, qcluster, gunicorn, pytest) loads settings before it opens the database or writes a
+# file: a fresh clone needs no setup step, and no command depends on another having run first.
+# Only the folders this configuration uses are made (none with PostgreSQL and S3), and one that
+# cannot be made fails here, naming its variable, rather than later as SQLite's bare "unable to
+# open database file".
+if not DATABASE_URL:
+    # DATA_DIR also holds the test databases (see TEST above).
+    _make_folder("DATA_DIR", DATA_DIR)
+    _make_folder(
+        "SQLITE_PATH" if os.environ.get("SQLITE_PATH") else "DATA_DIR",
+        DATABASES["default"]["NAME"].parent,
+    )
+if STORAGE_BACKEND == "local":
+    _make_folder("MEDIA_ROOT" if os.environ.get("MEDIA_ROOT") else "DATA_DIR", MEDIA_ROOT)
+
 # --- mail ------------------------------------------------------------------------------------
 
 EMAIL_HOST = env_str("EMAIL_HOST")

@@ -23,6 +23,9 @@ class Command(BaseCommand):
             user, created = User.objects.get_or_create(email=DEMO_EMAIL, defaults={"name": "Demo"})
             user.set_password(password)
             user.is_active = True
+            # The demo login also opens the Django admin on a development install (DEBUG on), where
+            # it is printed to the console anyway; anywhere else it stays an ordinary account.
+            user.is_staff = user.is_superuser = settings.DEBUG
             user.save()
 
             membership = (
@@ -52,3 +55,5 @@ class Command(BaseCommand):
                 "The demo team has no Akool key (AKOOL_SANDBOX is off); add one in its settings."
             )
         self.stdout.write(self.style.SUCCESS(f"Demo login: {DEMO_EMAIL} / {password}"))
+        if user.is_staff:
+            self.stdout.write("The same login opens the Django admin at /admin/.")
