@@ -42,3 +42,4 @@ from tests.browser import *  # noqa: E402, F403
 from tests.fixtures_people import *  # noqa: E402, F403
 from tests.fixtures_pipeline import *  # noqa: E402, F403
 from tests.fixtures_sandbox import *  # noqa: E402, F403
+from tests.instants import *  # noqa: E402, F403

@@ -24,6 +24,7 @@ from generator.models import (
     Team,
 )
 from tests.fixtures_people import make_user
+from tests.instants import SOME, at
 
 API_KEY = "Zq8vKc3Lr7Tw1Hn5Bx9Md2Fs6Gp4Jy0A"
 NEW_KEY = "Nw5tKey9Lr7Tw1Hn5Bx9Md2Fs6Gp4QQQ"
@@ -320,7 +321,8 @@ def test_the_settings_page_links_to_the_log(owner_client, team_a):
     )
 
 
-def test_filters_by_action_actor_and_dates(owner_client, owner, member, team_a):
+def test_filters_by_action_actor_and_dates(instant, owner_client, owner, member, team_a):
+    # `instant`: a frozen clock, so "today" is one day from the first request to the last.
     old = audit.record(owner, team_a, AuditAction.KEY_ADDED, target="old-one")
     # The log refuses updates, so the entry is back-dated in SQL.
     with connection.cursor() as cursor:
@@ -341,6 +343,23 @@ def test_filters_by_action_actor_and_dates(owner_client, owner, member, team_a):
     today = timezone.localdate()
     assert targets(since=(today - timedelta(days=1)).isoformat()) == {"by-owner", "by-member"}
     assert targets(until=(today - timedelta(days=30)).isoformat()) == {"old-one"}
+
+
+@at(*SOME)
+def test_dates_are_the_teams_calendar_days(instant, owner_client, owner, team_a):
+    team_a.time_zone = instant.zone
+    team_a.save()
+    audit.record(owner, team_a, AuditAction.KEY_ADDED, target="made-now")
+    day = instant.local_date
+
+    def shown(**query):
+        return "made-now" in owner_client.get(audit_url(team_a, **query)).content.decode()
+
+    assert shown(since=day.isoformat(), until=day.isoformat())
+    assert not shown(until=(day - timedelta(days=1)).isoformat())
+    assert not shown(since=(day + timedelta(days=1)).isoformat())
+    text = owner_client.get(audit_url(team_a)).content.decode()
+    assert f"{instant.wall.day} {instant.wall:%b %Y %H:%M:%S}" in text
 
 
 def test_bad_filters_are_field_errors_not_crashes(owner_client, owner, team_a):

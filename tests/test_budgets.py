@@ -28,14 +28,20 @@ from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
 from generator.sandbox.models import SandboxRequest
 from generator.tasks import press_button, start_generation
 from tests.fixtures_people import make_user
+from tests.instants import ALL, at
+
+# Every test runs on a frozen clock: at `tests.instants.DEFAULT`, or at the instants it names.
+pytestmark = pytest.mark.usefixtures("instant")
 
 # --- helpers ---------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def team(team_a):
-    """Team A on the built-in sandbox, 1 credit per 1080p image and 2 per 4K image."""
+def team(instant, team_a):
+    """Team A on the built-in sandbox, in the zone of the instant the clock is pinned at, 1
+    credit per 1080p image and 2 per 4K image."""
     team_a.use_sandbox()
+    team_a.time_zone = instant.zone
     team_a.save()
     return team_a
 
@@ -44,10 +50,6 @@ def team(team_a):
 def fixed_prices(settings):
     settings.CREDITS_PER_IMAGE_1080P = 1
     settings.CREDITS_PER_IMAGE_4K = 2
-
-
-def month_name(team):
-    return team.month_window()[0].strftime("%B")
 
 
 def spend(team, author, credits, *, charged=True, state=State.DONE, when=None):
@@ -141,30 +143,45 @@ def test_an_unknown_outcome_still_counts_because_akool_may_have_charged(team, me
     assert budgets.spent(team) == 3
 
 
-def test_last_month_and_other_teams_do_not_count(team, member, outsider, team_b):
-    start, _ = team.month_window()
+@at(*ALL)
+def test_last_month_next_month_and_other_teams_do_not_count(
+    instant, team, member, outsider, team_b
+):
+    start, end = team.month_window()
     spend(team, member, 50, when=start - timedelta(seconds=1))
+    spend(team, member, 60, when=end)
     spend(team_b, outsider, 70)
     spend(team, member, 2, when=start)
-    assert budgets.spent(team) == 2
+    spend(team, member, 3)  # now
+    assert budgets.spent(team) == 2 + 3
+    assert budgets.team_usage(team).month == instant.month_name
 
 
-def test_the_month_follows_the_team_time_zone(team, member):
-    Team.objects.filter(pk=team.pk).update(time_zone="Pacific/Auckland")
-    team.refresh_from_db()
-    start, _ = team.month_window()
-    # One minute before midnight in Auckland is still last month there (but this month in UTC
-    # for most of the year's hours): it must not count.
-    spend(team, member, 10, when=start - timedelta(minutes=1))
-    spend(team, member, 1, when=start + timedelta(minutes=1))
-    assert budgets.spent(team) == 1
+@at(*ALL)
+def test_a_job_made_now_counts_in_this_local_month_and_not_the_next(
+    instant, time_machine, team, member
+):
+    spend(team, member, 4)
+    assert budgets.spent(team) == 4
+    assert budgets.spent(team, member) == 4
+    _, end = team.month_window()
+    # The last instant of the local month: still this month's spending.
+    time_machine.move_to(end - timedelta(microseconds=1), tick=False)
+    assert budgets.spent(team) == 4
+    assert budgets.team_usage(team).month == instant.month_name
+    # Midnight on the 1st, on the team's wall clock: a new month with nothing spent.
+    time_machine.move_to(end, tick=False)
+    assert budgets.spent(team) == 0
+    assert budgets.team_usage(team).month == timezone.localtime(end, team.zone()).strftime("%B")
+    assert budgets.team_usage(team).month != instant.month_name
 
 
 # --- refusing before Akool -------------------------------------------------------------------
 
 
+@at(*ALL)
 def test_a_submit_over_the_team_budget_is_refused_with_the_numbers(
-    team, member_client, member, owner, django_capture_on_commit_callbacks
+    instant, team, member_client, member, owner, django_capture_on_commit_callbacks
 ):
     set_budget(team, 10)
     spend(team, owner, 9)
@@ -173,7 +190,7 @@ def test_a_submit_over_the_team_budget_is_refused_with_the_numbers(
     assert response.status_code == 200
     text = response.content.decode()
     assert (
-        f"This needs 2 credits but the team&#x27;s {month_name(team)} budget has 1 left "
+        f"This needs 2 credits but the team&#x27;s {instant.month_name} budget has 1 left "
         "(9 of 10 used)" in text
     )
     assert not Job.objects.filter(author=member).exists()
@@ -194,8 +211,9 @@ def test_a_submit_that_fits_exactly_goes_through(
     assert budgets.spent(team) == 10
 
 
+@at(*ALL)
 def test_a_submit_over_the_member_cap_is_refused_even_with_team_budget_left(
-    team, member_client, member, django_capture_on_commit_callbacks
+    instant, team, member_client, member, django_capture_on_commit_callbacks
 ):
     set_budget(team, 1000)
     set_cap(team, member, 5)
@@ -203,7 +221,7 @@ def test_a_submit_over_the_member_cap_is_refused_even_with_team_budget_left(
     with django_capture_on_commit_callbacks() as queued:
         response = post_generate(member_client, team, resolution="4k")
     text = response.content.decode()
-    assert f"This needs 2 credits but your own {month_name(team)} cap" in text
+    assert f"This needs 2 credits but your own {instant.month_name} cap" in text
     assert "has 1 left (4 of 5 used)" in text
     assert Job.objects.filter(author=member).count() == 1
     assert queued == []
@@ -424,8 +442,9 @@ def test_an_upscale_is_4k_and_falls_under_the_4k_rule(team, member):
 # --- the 80 % banner -------------------------------------------------------------------------
 
 
+@at(*ALL)
 def test_owners_and_admins_see_a_warning_at_80_percent(
-    team, owner_client, team_admin_client, member_client, member
+    instant, team, owner_client, team_admin_client, member_client, member
 ):
     set_budget(team, 100)
     spend(team, member, 79)
@@ -434,7 +453,7 @@ def test_owners_and_admins_see_a_warning_at_80_percent(
     spend(team, member, 1)
     text = owner_client.get(studio).content.decode()
     assert "budget-banner" in text
-    assert f"has used 80 of its 100 credits for {month_name(team)} (80 %)" in text
+    assert f"has used 80 of its 100 credits for {instant.month_name} (80 %)" in text
     assert b"budget-banner" in team_admin_client.get(studio).content
     assert b"budget-banner" not in member_client.get(studio).content
 
@@ -508,11 +527,12 @@ def test_a_cap_for_someone_outside_the_team_is_refused(team, owner_client, outsi
     assert Membership.objects.get(user=outsider).monthly_cap is None
 
 
-def test_the_settings_page_shows_usage_per_member(team, owner_client, member):
+@at(*ALL)
+def test_the_settings_page_shows_usage_per_member(instant, team, owner_client, member):
     set_budget(team, 30)
     spend(team, member, 7)
     text = owner_client.get(reverse("team_settings", args=[team.code])).content.decode()
-    assert f"7 of 30 credits used in {month_name(team)}" in text
+    assert f"7 of 30 credits used in {instant.month_name}" in text
     assert 'id="budget"' in text
 
 

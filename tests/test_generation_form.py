@@ -3,6 +3,7 @@
 import io
 import ipaddress
 import socket
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +14,7 @@ from PIL import Image
 
 from generator.forms import GenerationForm
 from generator.models import Backend, Team
+from tests.instants import SOME, at
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +165,24 @@ def test_uploads_are_served_at_a_signed_public_address(live_team, settings, clie
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
     assert client.get(path[:-3] + "abc/").status_code == 404
+
+
+@at(*SOME)
+def test_an_upload_link_works_for_seven_days_and_then_stops(
+    instant, time_machine, live_team, settings, client, tmp_path
+):
+    settings.PUBLIC_BASE_URL = "https://studio.example.com"
+    settings.MEDIA_ROOT = tmp_path
+    f = form(live_team, {"source_file": png()}, mode="i2i")
+    assert f.is_valid(), f.errors
+    path = f.save(author=None).source_url.removeprefix("https://studio.example.com")
+    # Akool may fetch it late (a queued job); seven days of real time, whatever the clocks do.
+    time_machine.move_to(instant.utc + timedelta(days=7, seconds=-1), tick=False)
+    response = client.get(path)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"\x89PNG")
+    time_machine.move_to(instant.utc + timedelta(days=7, seconds=1), tick=False)
+    assert client.get(path).status_code == 404
 
 
 def test_a_non_image_upload_is_refused(sandbox_team):

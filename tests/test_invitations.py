@@ -1,6 +1,7 @@
 """Invitations: created by admins, mailed, single-use, expiring, revocable, clear when dead."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from generator.models import Invitation, Membership, Role, User
 from tests.fixtures_people import PASSWORD, make_user
+from tests.instants import SOME, at, named
 
 NEW_PASSWORD = "a-long-and-unusual-passphrase-42"
 
@@ -214,9 +216,73 @@ def test_an_expired_link_says_so(client, invitation):
     assert not User.objects.filter(email=invitation.email).exists()
 
 
-def test_invitations_expire_after_seven_days(invitation):
-    lifetime = invitation.expires_at - invitation.created_at
-    assert abs(lifetime - timedelta(days=7)) < timedelta(seconds=5)
+# --- expiry, at named instants ---------------------------------------------------------------
+
+
+@pytest.fixture
+def zoned_team(instant, team_a):
+    """Team A in the zone of the instant the clock is pinned at."""
+    team_a.time_zone = instant.zone
+    team_a.save()
+    return team_a
+
+
+def local_expiry(instant):
+    """Seven days of real time after the instant, on the team's wall clock, as the pages say it."""
+    local = (instant.utc + timedelta(days=7)).astimezone(ZoneInfo(instant.zone))
+    return f"{local.day} {local:%B %Y} at {local:%H:%M} ({instant.zone} time)"
+
+
+@at(*SOME)
+def test_invitations_expire_seven_days_of_real_time_after_they_are_made(
+    instant, zoned_team, invitation
+):
+    assert invitation.created_at == timezone.now()
+    # Seven times 24 hours, even across a clock change (the wall clock then says an hour more
+    # or less).
+    assert invitation.expires_at - invitation.created_at == timedelta(hours=7 * 24)
+    assert Invitation.objects.usable().filter(pk=invitation.pk).exists()
+
+
+@at(*SOME)
+def test_a_link_works_until_it_expires_and_then_says_when_it_ran_out(
+    instant, time_machine, zoned_team, invitation, client
+):
+    time_machine.move_to(instant.utc + timedelta(days=7, seconds=-1), tick=False)
+    assert invitation.is_usable
+    response = client.get(invite_url(invitation))
+    assert b"Join Team A" in response.content
+    time_machine.move_to(instant.utc + timedelta(days=7), tick=False)
+    assert not invitation.is_usable
+    assert not Invitation.objects.usable().filter(pk=invitation.pk).exists()
+    text = client.get(invite_url(invitation)).content.decode()
+    assert "This invitation has expired" in text
+    assert f"ran out on {local_expiry(instant)}." in text
+    response = client.post(invite_url(invitation), signup_data())
+    assert b"This invitation has expired" in response.content
+    assert not User.objects.filter(email=invitation.email).exists()
+
+
+@at(*SOME)
+def test_the_mail_names_the_expiry_on_the_teams_clock(instant, zoned_team, owner_client):
+    owner_client.post(
+        reverse("invitation_create", args=[zoned_team.code]),
+        {"email": "friend@example.com", "role": Role.MEMBER},
+    )
+    assert f"expires on {local_expiry(instant)}." in mail.outbox[0].body
+
+
+@at(*named("pago-pago-last-hour-of-march"))
+def test_a_link_made_late_on_31_march_in_pago_pago_expires_on_7_april_there(
+    instant, zoned_team, owner_client
+):
+    # In UTC it is already 1 April, and the link runs out on 8 April by UTC's calendar.
+    owner_client.post(
+        reverse("invitation_create", args=[zoned_team.code]),
+        {"email": "friend@example.com", "role": Role.MEMBER},
+    )
+    body = mail.outbox[0].body
+    assert "expires on 7 April 2027 at 23:30 (Pacific/Pago_Pago time)." in body
 
 
 def test_an_unknown_link_is_a_clear_page(client, db):

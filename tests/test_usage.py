@@ -1,6 +1,7 @@
 """The usage page: monthly credits and images per team, by day, member, mode and resolution;
 its CSV export; the live Akool balance; and the admin's per-team usage columns."""
 
+import calendar
 import csv
 import datetime
 import io
@@ -19,8 +20,11 @@ from generator.models import Generation, Job, Mode, Resolution, Role, State, Tea
 from generator.sandbox.models import SandboxRequest
 from generator.usage import build_report
 from tests.fixtures_people import make_user
+from tests.instants import ALL, SOME, at
 
-ZONE = "America/New_York"
+# Every test runs on a frozen clock: at `tests.instants.DEFAULT` (New York's evening of 31
+# December, when UTC is already in January), or at the instants it names.
+pytestmark = pytest.mark.usefixtures("instant")
 
 
 # --- seeding ---------------------------------------------------------------------------------
@@ -44,8 +48,9 @@ def make_job(
 
 
 @pytest.fixture
-def team(team_a):
-    team_a.time_zone = ZONE
+def team(instant, team_a):
+    """Team A, in the zone of the instant the clock is pinned at."""
+    team_a.time_zone = instant.zone
     team_a.save()
     return team_a
 
@@ -53,7 +58,8 @@ def team(team_a):
 @pytest.fixture
 def jobs(team, team_b, owner, member, outsider):
     """Jobs across the current and previous month, two members, both modes and resolutions,
-    every kind of state, and a job at 23:30 local on the previous month's last day."""
+    every kind of state, a job at 23:30 local on the previous month's last day and one at
+    00:30 local on this month's first day, and one of team B (in UTC) made now."""
     cur_start, _ = team.month_window()
     prev_start, prev_end = team.month_window(months_back=1)
     day = timedelta(days=1)
@@ -90,7 +96,8 @@ def jobs(team, team_b, owner, member, outsider):
                 res=Resolution.UHD,
             ),
         ],
-        "other_team": [make_job(team_b, outsider, cur_start + day, credit=100)],
+        # Now is in this month in every zone, so team B counts it whatever team A's zone.
+        "other_team": [make_job(team_b, outsider, timezone.now(), credit=100)],
     }
 
 
@@ -182,8 +189,9 @@ def section(rows, title):
 # --- the figures -----------------------------------------------------------------------------
 
 
+@at(*ALL)
 @pytest.mark.parametrize("months_back", [0, 1])
-def test_totals_equal_the_sum_of_the_jobs_recorded_credits(team, jobs, months_back):
+def test_totals_equal_the_sum_of_the_jobs_recorded_credits(instant, team, jobs, months_back):
     report = build_report(team, months_back)
     want = expected(team, all_jobs(jobs), months_back)
     assert want["credits"] > 0
@@ -207,18 +215,43 @@ def test_charged_plus_reserved_is_what_budgets_count(team, jobs):
     assert total.credits + total.reserved == budgets.spent(team)
 
 
-def test_a_job_at_2330_local_on_the_last_day_belongs_to_that_month(team, jobs):
-    edge = jobs["previous"][-1]
-    # The edge is real: in UTC the job already falls in the next month.
-    assert edge.created_at.astimezone(datetime.UTC).month != local_month(team, edge.created_at)[1]
-    local_day = timezone.localtime(edge.created_at, team.zone()).date()
-    previous = build_report(team, 1)
-    assert section_of(previous, "day")[local_day.isoformat()].credits == edge.deduction_credit
-    current = build_report(team, 0)
-    assert all(r.label != local_day.isoformat() for r in current.sections[1].rows)
-    # And it is the last local day of the previous month.
-    assert (local_day + timedelta(days=1)).day == 1
-    assert local_day.month == previous.start.month
+@at(*ALL)
+def test_the_first_and_last_local_half_hours_belong_to_their_local_month(instant, team, jobs):
+    last_evening = jobs["previous"][-1]  # 23:30 local on the previous month's last day
+    first_morning = jobs["current"][-1]  # 00:30 local on this month's first day
+    previous, current = build_report(team, 1), build_report(team, 0)
+    for job, home, other in ((last_evening, previous, current), (first_morning, current, previous)):
+        local_day = timezone.localtime(job.created_at, team.zone()).date()
+        assert section_of(home, "day")[local_day.isoformat()].credits == job.deduction_credit
+        assert local_day.isoformat() not in section_of(other, "day")
+        assert home.start.date() <= local_day < home.end.date()
+    # And they are the edges: the last local day of one month, the first of the next.
+    assert timezone.localtime(last_evening.created_at, team.zone()).date() == (
+        current.start.date() - timedelta(days=1)
+    )
+    assert timezone.localtime(first_morning.created_at, team.zone()).day == 1
+    # Away from UTC one of them is in the other month by UTC's calendar: the trap is real.
+    offset = team.zone().utcoffset(current.start)
+    edge = last_evening if offset < timedelta(0) else first_morning
+    if offset:
+        assert (
+            edge.created_at.astimezone(datetime.UTC).month != local_month(team, edge.created_at)[1]
+        )
+
+
+@at(*SOME)
+def test_a_job_made_now_is_on_its_local_months_page_a_day_later(
+    instant, time_machine, team, owner_client, owner
+):
+    make_job(team, owner, timezone.now(), credit=6)
+    # A day later: where the instant is a month's last hour, that month is now "previous".
+    time_machine.move_to(instant.utc + timedelta(days=1), tick=False)
+    moved_on = local_month(team, timezone.now()) != instant.month
+    table = page_rows(owner_client.get(usage_url(team, "previous" if moved_on else "current")))
+    assert section(table, "Month total") == {f"{instant.wall:%B %Y}": [1, 6, 0]}
+    assert section(table, "By day") == {instant.local_date.isoformat(): [1, 6, 0]}
+    other = page_rows(owner_client.get(usage_url(team, "current" if moved_on else "previous")))
+    assert section(other, "By day") == {}
 
 
 def section_of(report, slug):
@@ -245,10 +278,10 @@ def test_breakdowns_group_by_member_mode_and_resolution(team, jobs, owner, membe
     )
 
 
-def test_the_chart_has_a_bar_for_every_day_of_the_month(team, jobs, owner_client):
+@at(*ALL)
+def test_the_chart_has_a_bar_for_every_day_of_the_month(instant, team, jobs, owner_client):
     report = build_report(team)
-    start, end = team.month_window()
-    days = (end - start).days
+    days = calendar.monthrange(*instant.month)[1]
     assert len(report.chart.bars) == days
     heights = {b.day.isoformat(): b for b in report.chart.bars}
     per_day = section_of(report, "day")
@@ -431,9 +464,15 @@ def staff_client(db):
     return client
 
 
+@at(*SOME)
 def test_admin_team_list_shows_this_months_usage_without_a_query_per_team(
-    team, jobs, staff_client, owner
+    instant, team, jobs, staff_client, owner, team_b, outsider
 ):
+    # Team B counts in its own zone (UTC), whatever team A's: a job one second before UTC's
+    # month began is last month's, one at its first second is this month's.
+    utc_month_start = datetime.datetime(instant.utc.year, instant.utc.month, 1, tzinfo=datetime.UTC)
+    make_job(team_b, outsider, utc_month_start - timedelta(seconds=1), credit=1000)
+    make_job(team_b, outsider, utc_month_start, credit=20)
     url = reverse("admin:generator_team_changelist")
     with CaptureQueriesContext(connection) as few:
         response = staff_client.get(url)
@@ -441,8 +480,7 @@ def test_admin_team_list_shows_this_months_usage_without_a_query_per_team(
     want = expected(team, all_jobs(jobs), 0)
     assert f'<td class="field-month_credits">{want["credits"]}</td>' in body
     assert f'<td class="field-month_images">{want["images"]}</td>' in body
-    # Team B's own job is counted for team B, in its own (UTC) month.
-    assert '<td class="field-month_credits">100</td>' in body
+    assert '<td class="field-month_credits">120</td>' in body
     for n in range(5):
         other = Team.objects.create(name=f"More {n}", time_zone="Asia/Tokyo")
         make_job(other, owner, timezone.now(), credit=n + 1)
@@ -451,10 +489,13 @@ def test_admin_team_list_shows_this_months_usage_without_a_query_per_team(
     assert len(more) == len(few)
 
 
-def test_admin_team_page_summarises_two_months(team, jobs, staff_client):
+@at(*SOME)
+def test_admin_team_page_summarises_two_months(instant, team, jobs, staff_client):
     response = staff_client.get(reverse("admin:generator_team_change", args=[team.pk]))
     body = response.content.decode()
-    for months_back in (0, 1):
+    year, month = instant.month
+    before = (year - 1, 12) if month == 1 else (year, month - 1)
+    for months_back, (y, m) in enumerate([(year, month), before]):
         want = expected(team, all_jobs(jobs), months_back)
-        month = team.month_window(months_back=months_back)[0].strftime("%B %Y")
-        assert f"{month}: {want['credits']} credits charged, {want['images']} images" in body
+        label = f"{calendar.month_name[m]} {y}"
+        assert f"{label}: {want['credits']} credits charged, {want['images']} images" in body
