@@ -137,6 +137,12 @@ def invite(request, code):
     team = invitation.team
     if request.user.is_authenticated:
         membership = team.memberships.filter(user=request.user).first()
+        if membership is None and request.user.email.lower() != invitation.email.lower():
+            # A forwarded or leaked link must not let another account in: the invitation is
+            # for the mailbox it was sent to.
+            context["wrong_account"] = True
+            status = 403 if request.method == "POST" else 200
+            return render(request, "generator/invite.html", context, status=status)
         if request.method == "POST":
             if membership is not None:
                 messages.info(request, f"You are already in {team.name}.")
