@@ -441,8 +441,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING"},
-        # Request logs name the path, which for webhooks and signed links holds a token.
+        # Request logs name the path, which for webhooks, signed links, invitations and
+        # password resets holds a token. django.server (runserver) has its own handler.
+        "django.server": {"level": "WARNING", "filters": ["redact"]},
         "django.request": {"filters": ["redact"]},
     },
 }
