@@ -6,13 +6,13 @@ X-Forwarded-For. The clock is pinned: every wait below is moved past, never slep
 """
 
 import re
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -29,10 +29,13 @@ START = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def empty_cache(db):
-    cache.clear()
-    yield
-    cache.clear()
+def own_cache(db, settings):
+    # Counts start from nothing under a key prefix of this test's own, without emptying a
+    # cache (a Redis database) that other test runs share.
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": prefix} for name, config in settings.CACHES.items()
+    }
 
 
 @pytest.fixture(autouse=True)
