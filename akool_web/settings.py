@@ -4,6 +4,7 @@ Every variable has a default that runs on a laptop (SQLite, django-q2's ORM brok
 media folder, the built-in Akool sandbox). The README lists every variable.
 """
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -80,6 +81,19 @@ def env_url(name, default="", schemes=("http", "https")):
             f"got {raw!r}"
         )
     return raw.rstrip("/")
+
+
+def env_networks(name):
+    """Comma-separated IP addresses or CIDR networks, each checked, as normalized strings."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or networks (127.0.0.1, 10.0.0.0/8), got {item!r}"
+            ) from None
+    return networks
 
 
 def database_from_url(name, url):
@@ -172,9 +186,20 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# Sign-in throttling: after this many failed attempts for one email or one client address,
-# further attempts are refused (without checking the password) for the lockout period.
+# --- client addresses and sign-in throttling --------------------------------------------------
+
+# Reverse proxies whose X-Forwarded-For is believed (addresses or CIDR networks; nginx on the same
+# host: 127.0.0.1,::1). Empty: the connecting address is the client's and X-Forwarded-For is
+# ignored. Without it, behind a proxy every client shares the proxy's address.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+
+# Sign-in throttling (generator/login_throttle.py). Per account: after LOGIN_FAILURE_LIMIT
+# failures each further attempt waits, the wait doubling per failure up to
+# LOGIN_DELAY_MAX_SECONDS. Per client address: LOGIN_ADDRESS_FAILURE_LIMIT failed or refused
+# attempts within LOGIN_LOCKOUT_SECONDS shut that address out for LOGIN_LOCKOUT_SECONDS.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_DELAY_MAX_SECONDS = env_int("LOGIN_DELAY_MAX_SECONDS", 300, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 
 ROOT_URLCONF = "akool_web.urls"
@@ -446,8 +471,9 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.server": {"level": "WARNING"},
-        # Request logs name the path, which for webhooks and signed links holds a token.
+        # Request logs name the path, which for webhooks, signed links, invitations and
+        # password resets holds a token. django.server (runserver) has its own handler.
+        "django.server": {"level": "WARNING", "filters": ["redact"]},
         "django.request": {"filters": ["redact"]},
     },
 }

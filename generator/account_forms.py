@@ -9,16 +9,40 @@ from functools import cache
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.core.exceptions import ValidationError
 
 from . import login_throttle
+from .client_address import client_ip
 from .models import ROLE_RANK, Backend, Role, Team, User
 
 # --- people ----------------------------------------------------------------------------------
 
 
-class EmailAuthenticationForm(AuthenticationForm):
+class ThrottledSignIn:
+    """Sign-in throttling for an AuthenticationForm (the site's and the admin's)."""
+
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        if not email or not self.cleaned_data.get("password"):
+            return super().clean()
+        ip = client_ip(self.request)
+        # Refused before the password is checked, so a waiting account gives guessers nothing.
+        wait = login_throttle.sign_in_wait(email, ip)
+        if wait:
+            login_throttle.record_refused(ip)
+            raise ValidationError(login_throttle.lockout_message(wait), code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            login_throttle.record_failure(email, ip)
+            raise
+        login_throttle.clear_account(email)
+        return cleaned
+
+
+class EmailAuthenticationForm(ThrottledSignIn, AuthenticationForm):
     """Django's login form, asking for an email address instead of a username."""
 
     def __init__(self, request=None, *args, **kwargs):
@@ -32,22 +56,9 @@ class EmailAuthenticationForm(AuthenticationForm):
             "That email and password do not match an account. Check both and try again."
         )
 
-    def clean(self):
-        email = self.cleaned_data.get("username")
-        if not email or not self.cleaned_data.get("password"):
-            return super().clean()
-        ip = login_throttle.client_ip(self.request)
-        # Refused before the password is checked, so a locked account gives guessers nothing.
-        wait = login_throttle.locked_for(email, ip)
-        if wait:
-            raise ValidationError(login_throttle.lockout_message(wait), code="throttled")
-        try:
-            cleaned = super().clean()
-        except ValidationError:
-            login_throttle.record_failure(email, ip)
-            raise
-        login_throttle.record_success(email)
-        return cleaned
+
+class AdminLoginForm(ThrottledSignIn, AdminAuthenticationForm):
+    """The admin's login form, throttled like the site's: it checks the same passwords."""
 
 
 def _taken(email):

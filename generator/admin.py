@@ -6,8 +6,12 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.db.models import Count
 
+from .account_forms import AdminLoginForm
 from .models import Generation, Invitation, Job, Membership, Team, User
 from .usage import annotate_month_usage, month_totals
+
+# The admin's sign-in checks the same passwords as the site's, so it is throttled the same way.
+admin.site.login_form = AdminLoginForm
 
 
 class UserCreateForm(AdminUserCreationForm):

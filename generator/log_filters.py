@@ -1,13 +1,45 @@
-"""Keep unguessable URL tokens (webhook addresses, signed links) out of the logs."""
+"""Keep secret URL tokens (webhook addresses, signed links, invitations, password resets) out of
+the logs. `redact` serves Django's loggers (RedactTokens) and gunicorn's access log
+(deploy/gunicorn.conf.py); deploy/nginx.conf spells the same paths for nginx's log."""
 
 import logging
 import re
 
-_TOKEN_PATHS = re.compile(r"/(hooks/akool|source|source-images)/[^/\s\"']+")
+# Paths whose last segments are secrets: (prefix, number of secret segments after it).
+TOKEN_PATHS = (
+    ("hooks/akool", 1),  # a team's webhook address
+    ("source", 1),  # signed source-image links that Akool fetches
+    ("source-images", 1),  # signed "use as source" links
+    ("invite", 1),  # invitation links
+    ("password/reset", 2),  # password-reset links: user id and token
+)
+
+# A slash, raw or percent-encoded (a path inside a query string, e.g. ?next=/invite/...).
+_SLASH = r"(?:/|%2[fF])"
+_SEGMENT = r"(?:(?!%2[fF])[^/\s\"'?&#])+"
+
+
+def _pattern(prefix, segments):
+    head = _SLASH + _SLASH.join(re.escape(part) for part in prefix.split("/")) + _SLASH
+    tail = _SLASH.join([_SEGMENT] * segments)
+    return f"(?P<head>{head}){tail}", "/".join(["***"] * segments)
+
+
+def _compile():
+    rules = []
+    for prefix, segments in TOKEN_PATHS:
+        pattern, stars = _pattern(prefix, segments)
+        rules.append((re.compile(pattern), stars))
+    return rules
+
+
+_RULES = _compile()
 
 
 def redact(text):
-    return _TOKEN_PATHS.sub(r"/\1/***", text)
+    for pattern, stars in _RULES:
+        text = pattern.sub(lambda match, stars=stars: match["head"] + stars, text)
+    return text
 
 
 class RedactTokens(logging.Filter):

@@ -1,9 +1,23 @@
-"""Sign-in throttling on Django's cache: failed attempts counted per email and per client address.
+"""Throttling sign-ins and password-reset requests, on Django's cache.
 
-Keys hold a hash of the email (never the address itself, never the password). Counting is a
-read-then-write, not atomic: under a burst of parallel guesses a few extra attempts may slip in
-before the lock lands, which is acceptable for slowing guessing down. Each value carries its own
-timestamps because the cache backends differ in whether `incr` keeps an entry's expiry.
+Sign-in is limited two ways, so that an attacker cannot shut honest people out:
+
+- per client address (see `client_address`): LOGIN_ADDRESS_FAILURE_LIMIT failed or refused
+  attempts within LOGIN_LOCKOUT_SECONDS shut that address out for LOGIN_LOCKOUT_SECONDS. It
+  stops one machine guessing, and only that machine.
+- per account (by email, whether or not an account has it): after LOGIN_FAILURE_LIMIT failures
+  each further attempt has to wait, the wait doubling with every failure up to
+  LOGIN_DELAY_MAX_SECONDS. Guessing slows to a crawl wherever it comes from, while the owner,
+  from their own address, is at most one short wait away from signing in. Attempts refused
+  during the wait are not checked and do not lengthen it.
+
+A successful sign-in or password reset clears the account's count; nothing but time clears an
+address's count, or an attacker could reset it by signing in to an account of their own.
+
+Keys hold hashes (never an email, an address or a password). Counting is a read-then-write, not
+atomic: under a burst of parallel attempts a few extra may slip through, which is acceptable for
+slowing guessing down. Each value carries its own timestamps because cache backends differ in
+whether they keep an entry's expiry on update.
 """
 
 import hashlib
@@ -13,9 +27,15 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
-# One address may try several accounts (a shared office, a proxy); it gets more room than one
-# email, so one person's typos never lock out colleagues behind the same address.
-IP_LIMIT_FACTOR = 4
+# Failures on an account are forgotten this long after the last one.
+ACCOUNT_MEMORY_SECONDS = 24 * 3600
+
+# Password-reset requests: each email gets a few mails an hour, each address a few more
+# requests (a mistyped address or two). Over the email limit the request is answered as
+# usual but no mail goes out, so the answer never tells whether an account exists.
+RESET_WINDOW_SECONDS = 3600
+RESET_PER_EMAIL = 3
+RESET_PER_ADDRESS = 10
 
 
 def _now():
@@ -26,55 +46,103 @@ def normalize_email(email):
     return (email or "").strip().lower()
 
 
-def _subjects(email, ip):
-    digest = hashlib.sha256(normalize_email(email).encode()).hexdigest()
-    subjects = [(f"login-throttle:email:{digest}", settings.LOGIN_FAILURE_LIMIT)]
-    if ip:
-        ip_digest = hashlib.sha256(ip.encode()).hexdigest()
-        subjects.append(
-            (f"login-throttle:ip:{ip_digest}", settings.LOGIN_FAILURE_LIMIT * IP_LIMIT_FACTOR)
-        )
-    return subjects
+def _key(kind, value):
+    return f"throttle:{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
-def client_ip(request):
-    # REMOTE_ADDR only: X-Forwarded-For is set by whoever sends the request. Behind a reverse
-    # proxy every request shares the proxy's address, which the higher per-address limit allows.
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+def _count_in_window(key, window, now):
+    """Add one to a fixed-window counter; return (count, seconds until the window ends)."""
+    count, started = cache.get(key) or (0, now)
+    if started + window <= now:
+        count, started = 0, now
+    count += 1
+    remaining = started + window - now
+    cache.set(key, (count, started), timeout=math.ceil(remaining))
+    return count, remaining
 
 
-def locked_for(email, ip):
-    """Seconds until sign-in is allowed again for this email or address, 0 when not locked."""
+def account_delay(failures):
+    """Seconds an account with `failures` recent failures makes the next attempt wait."""
+    over = failures - settings.LOGIN_FAILURE_LIMIT
+    if over < 0:
+        return 0
+    return min(settings.LOGIN_DELAY_MAX_SECONDS, 2 ** min(over, 32))
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+def sign_in_wait(email, ip):
+    """Seconds before this address may try signing in to this email, 0 when it may now."""
     now = _now()
-    remaining = 0
-    for key, _limit in _subjects(email, ip):
-        until = cache.get(key + ":lock")
-        if until is not None and until > now:
-            remaining = max(remaining, until - now)
-    return remaining
+    wait = 0
+    if ip:
+        until = cache.get(_key("login-ip-lock", ip))
+        if until is not None:
+            wait = max(wait, until - now)
+    record = cache.get(_key("login-account", normalize_email(email)))
+    if record is not None:
+        failures, last = record
+        wait = max(wait, last + account_delay(failures) - now)
+    return max(0, wait)
+
+
+def _count_address(ip, now):
+    if not ip:
+        return
+    count, _ = _count_in_window(_key("login-ip", ip), settings.LOGIN_LOCKOUT_SECONDS, now)
+    if count >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
+        lockout = settings.LOGIN_LOCKOUT_SECONDS
+        cache.set(_key("login-ip-lock", ip), now + lockout, timeout=lockout)
+        cache.delete(_key("login-ip", ip))
+
+
+def record_refused(ip):
+    """An attempt refused unchecked still counts against the address that made it."""
+    _count_address(ip, _now())
 
 
 def record_failure(email, ip):
     now = _now()
-    window = settings.LOGIN_LOCKOUT_SECONDS
-    for key, limit in _subjects(email, ip):
-        count, started = cache.get(key, (0, now))
-        if started + window <= now:
-            count, started = 0, now
-        count += 1
-        if count >= limit:
-            cache.set(key + ":lock", now + window, timeout=window)
-            cache.delete(key)
-        else:
-            cache.set(key, (count, started), timeout=math.ceil(started + window - now))
+    _count_address(ip, now)
+    key = _key("login-account", normalize_email(email))
+    failures, _last = cache.get(key) or (0, now)
+    cache.set(key, (failures + 1, now), timeout=ACCOUNT_MEMORY_SECONDS)
 
 
-def record_success(email):
-    key, _limit = _subjects(email, None)[0]
-    cache.delete(key)
+def clear_account(email):
+    """After a successful sign-in or password reset: the account starts afresh."""
+    cache.delete(_key("login-account", normalize_email(email)))
+
+
+def _in_words(seconds):
+    if seconds < 60:
+        seconds = max(1, math.ceil(seconds))
+        return f"{seconds} second" if seconds == 1 else f"{seconds} seconds"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def lockout_message(seconds):
-    minutes = max(1, math.ceil(seconds / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return f"Too many failed sign-in attempts. Try again in {minutes} {unit}."
+    return f"Too many failed sign-in attempts. Try again in {_in_words(seconds)}."
+
+
+# --- password reset --------------------------------------------------------------------------
+
+
+def reset_request(email, ip):
+    """Count one password-reset request. Returns (wait, send): `wait` > 0 refuses the request
+    outright (too many from this address); otherwise send the mail only when `send`."""
+    now = _now()
+    if ip:
+        count, remaining = _count_in_window(_key("reset-ip", ip), RESET_WINDOW_SECONDS, now)
+        if count > RESET_PER_ADDRESS:
+            return remaining, False
+    count, _ = _count_in_window(
+        _key("reset-email", normalize_email(email)), RESET_WINDOW_SECONDS, now
+    )
+    return 0, count <= RESET_PER_EMAIL
+
+
+def reset_refused_message(seconds):
+    return f"Too many password reset requests from your network. Try again in {_in_words(seconds)}."

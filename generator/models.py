@@ -13,8 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import IntegrityError, models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 
-from .crypto import EncryptedTextField
+from .crypto import DecryptionError, EncryptedTextField
 
 # --- people ----------------------------------------------------------------------------------
 
@@ -108,6 +109,14 @@ def _webhook_token():
     return secrets.token_urlsafe(24)
 
 
+# Why a team cannot call Akool, as members read it.
+NO_KEY = "This team has no Akool API key yet; ask an admin to add one in Team settings."
+UNREADABLE_KEY = (
+    "This team's Akool API key cannot be read on this server right now; "
+    "an admin can see how to fix it in Team settings."
+)
+
+
 class Team(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=100)
@@ -153,6 +162,30 @@ class Team(models.Model):
         self.api_key = api_key
         self.api_key_last4 = api_key[-4:] if api_key else ""
         self.client_id = client_id
+        self.__dict__.pop("credentials_unreadable", None)
+
+    def decrypt_credentials(self):
+        """Read the stored secrets now; raises DecryptionError when no configured key fits."""
+        return self.api_key, self.client_id
+
+    @cached_property
+    def credentials_unreadable(self):
+        """True when a stored secret fits no key in FIELD_ENCRYPTION_KEYS (the setting changed
+        or lost a key). Calls to Akool and its webhooks wait until an admin enters the key
+        again or the old key is put back in the setting."""
+        try:
+            self.decrypt_credentials()
+        except DecryptionError:
+            return True
+        return False
+
+    def credentials_problem(self):
+        """Why this team cannot call Akool right now, as a sentence; "" when it can."""
+        if not self.has_credentials:
+            return NO_KEY
+        if self.credentials_unreadable:
+            return UNREADABLE_KEY
+        return ""
 
     def use_sandbox(self):
         """Switch to the built-in sandbox with fresh emulator credentials (caller saves)."""

@@ -323,6 +323,8 @@ def akool_balance(team):
 
     if not team.has_credentials:
         return Balance(message="No Akool API key is saved for this team yet.")
+    if team.credentials_unreadable:
+        return Balance(message=team.credentials_problem())
     key = _balance_cache_key(team)
     cached = cache.get(key)
     if cached is not None:

@@ -52,7 +52,8 @@ class Worker:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def worker_env(live_server, **extra):
+def database_env():
+    """The environment for a subprocess of the app that uses the test database."""
     db = settings.DATABASES["default"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
@@ -61,8 +62,13 @@ def worker_env(live_server, **extra):
     else:
         auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
         env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    env["DJANGO_SETTINGS_MODULE"] = "akool_web.settings"
+    return env
+
+
+def worker_env(live_server, **extra):
+    env = database_env()
     env.update(
-        DJANGO_SETTINGS_MODULE="akool_web.settings",
         AKOOL_SANDBOX_URL=f"{live_server.url}/sandbox/akool",
         # Its own queue name, so runs sharing a Redis never take each other's tasks.
         Q_CLUSTER_NAME=f"test-{uuid.uuid4().hex[:10]}",

@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 
 from generator.crypto import DecryptionError
-from generator.models import Backend, Team
+from generator.models import UNREADABLE_KEY, Backend, Generation, Team
 
 API_KEY = "Zq8vKc3Lr7Tw1Hn5Bx9Md2Fs6Gp4Jy0A"
 CLIENT_ID = "AKc2xV9bQ7tL3mN8pR1sW4y="
@@ -167,8 +167,90 @@ def test_the_key_never_reaches_the_logs(owner_client, team_a, caplog):
 
 def test_a_wrong_encryption_key_raises_instead_of_returning_ciphertext(keyed_team, settings):
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    team = Team.objects.get(pk=keyed_team.pk)  # loading is fine: only reading a secret fails
     with pytest.raises(DecryptionError):
-        Team.objects.get(pk=keyed_team.pk)
+        team.api_key  # noqa: B018
+    with pytest.raises(DecryptionError):
+        team.client_id  # noqa: B018
+    assert team.credentials_unreadable
+
+
+# --- a wrong FIELD_ENCRYPTION_KEYS: only what needs the key stops -----------------------------
+
+
+@pytest.fixture
+def wrong_key(keyed_team, settings):
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    return keyed_team
+
+
+def test_with_a_wrong_key_every_page_still_opens(owner_client, admin_client, wrong_key):
+    code = wrong_key.code
+    for url in (
+        reverse("team_list"),
+        reverse("studio", args=[code]),
+        reverse("team_settings", args=[code]),
+        reverse("usage", args=[code]),
+        reverse("audit_log", args=[code]),
+    ):
+        assert owner_client.get(url).status_code == 200, url
+    assert admin_client.get(reverse("admin:generator_team_changelist")).status_code == 200
+    change = reverse("admin:generator_team_change", args=[wrong_key.pk])
+    assert admin_client.get(change).status_code == 200
+    # Saving the team's other fields keeps the stored secrets as they were.
+    before = raw_columns(wrong_key)
+    team = Team.objects.get(pk=wrong_key.pk)
+    team.name = "Renamed"
+    team.save()
+    assert raw_columns(wrong_key) == before
+
+
+def test_with_a_wrong_key_admins_are_told_the_two_ways_out(owner_client, wrong_key):
+    html = owner_client.get(reverse("studio", args=[wrong_key.code])).content.decode()
+    assert "The Akool API key of Team A cannot be read." in html
+    assert "FIELD_ENCRYPTION_KEYS" in html
+    assert reverse("team_settings", args=[wrong_key.code]) + "#connection" in html
+    assert "enter the API key again" in html
+    assert "put the previous key back" in html
+
+
+def test_with_a_wrong_key_members_are_told_to_ask_an_admin(member_client, wrong_key):
+    html = member_client.get(reverse("studio", args=[wrong_key.code])).content.decode()
+    assert UNREADABLE_KEY.replace("'", "&#x27;") in html
+    assert "FIELD_ENCRYPTION_KEYS" not in html
+
+
+def test_with_a_wrong_key_generating_is_refused_with_the_reason(member_client, wrong_key):
+    url = reverse("studio_generate", args=[wrong_key.code])
+    data = {"prompt": "a lighthouse", "mode": "t2i", "scale": "1:1", "resolution": "1080p"}
+    html = member_client.post(url, {**data, "batch": "1"}, HTTP_HX_REQUEST="true").content
+    assert UNREADABLE_KEY.replace("'", "&#x27;").encode() in html
+    assert not Generation.objects.exists()
+
+
+def test_with_a_wrong_key_the_balance_and_connection_test_say_why(owner_client, wrong_key):
+    usage = owner_client.get(reverse("usage", args=[wrong_key.code])).content.decode()
+    assert "cannot be read on this server" in usage
+    response = owner_client.post(reverse("credentials_test", args=[wrong_key.code]))
+    assert any("cannot be read with this server" in m for m in flashes(response))
+
+
+def test_entering_the_key_again_mends_the_team(owner_client, wrong_key):
+    assert save_key(owner_client, wrong_key, client_id=CLIENT_ID).status_code == 302
+    team = Team.objects.get(pk=wrong_key.pk)
+    assert not team.credentials_unreadable
+    assert (team.api_key, team.client_id) == (API_KEY, CLIENT_ID)
+    html = owner_client.get(reverse("studio", args=[team.code])).content.decode()
+    assert "cannot be read" not in html
+
+
+def test_putting_the_old_key_back_mends_the_team(
+    owner_client, wrong_key, settings, field_encryption_keys
+):
+    settings.FIELD_ENCRYPTION_KEYS = [*settings.FIELD_ENCRYPTION_KEYS, *field_encryption_keys]
+    assert not Team.objects.get(pk=wrong_key.pk).credentials_unreadable
+    html = owner_client.get(reverse("studio", args=[wrong_key.code])).content.decode()
+    assert "cannot be read" not in html
 
 
 def test_rotation_re_encrypts_under_the_new_key_so_the_old_one_can_go(

@@ -1,12 +1,25 @@
-"""/healthz: public, JSON, 200 only when database, broker, a worker and storage all answer."""
+"""/healthz: public, JSON, 200 only when database, broker, a worker and storage all answer
+and the stored secrets decrypt."""
 
 import json
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
+from cryptography.fernet import Fernet
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django_q.status import Stat
+
+
+@pytest.fixture(autouse=True)
+def fresh_checks(db):
+    # The slow checks keep their answer in the cache, which outlives a test with Redis.
+    cache.delete_many(["healthz:storage", "healthz:encryption"])
+    yield
+    cache.delete_many(["healthz:storage", "healthz:encryption"])
 
 
 @pytest.fixture
@@ -47,6 +60,7 @@ def test_without_a_worker_reports_fail(client, db, no_worker):
             "broker": "ok",
             "worker": "no worker seen",
             "storage": "ok",
+            "encryption": "ok",
         },
     }
     assert_no_secrets(response)
@@ -64,7 +78,13 @@ def test_all_ok_with_a_worker_seen(client, db, worker_running):
     assert response.status_code == 200
     assert body == {
         "status": "ok",
-        "checks": {"database": "ok", "broker": "ok", "worker": "ok", "storage": "ok"},
+        "checks": {
+            "database": "ok",
+            "broker": "ok",
+            "worker": "ok",
+            "storage": "ok",
+            "encryption": "ok",
+        },
     }
     assert_no_secrets(response)
 
@@ -104,3 +124,39 @@ def test_storage_check_leaves_no_file_behind(client, db, worker_running):
     get(client)
     if default_storage.exists("healthz"):
         assert default_storage.listdir("healthz")[1] == []
+
+
+def test_storage_is_written_at_most_once_a_minute(client, worker_running, monkeypatch):
+    saves = []
+    real_save = default_storage.save
+
+    def counting_save(*args, **kwargs):
+        saves.append(args[0])
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(default_storage, "save", counting_save)
+    with time_machine.travel(datetime(2025, 6, 1, 12, 0, tzinfo=UTC), tick=False) as clock:
+        for _ in range(3):
+            assert get(client)[1]["checks"]["storage"] == "ok"
+        assert len(saves) == 1
+        clock.shift(61)
+        assert get(client)[1]["checks"]["storage"] == "ok"
+        assert len(saves) == 2
+
+
+def test_secrets_that_fit_no_configured_key_fail_the_encryption_check(
+    client, worker_running, team_a, settings
+):
+    team_a.set_credentials("ak-live-0123456789", "client-0123")
+    team_a.save()
+    assert get(client)[1]["checks"]["encryption"] == "ok"
+    cache.delete("healthz:encryption")
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    response, body = get(client)
+    assert_no_secrets(response)
+    assert response.status_code == 503
+    assert body["status"] == "fail"
+    assert body["checks"]["encryption"] == (
+        "stored secrets do not decrypt with FIELD_ENCRYPTION_KEYS"
+    )
+    assert body["checks"]["database"] == "ok"

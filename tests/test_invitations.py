@@ -161,14 +161,41 @@ def test_an_existing_account_is_asked_to_sign_in(client, invitation):
 # --- accepting as someone signed in ----------------------------------------------------------
 
 
-def test_a_signed_in_person_with_another_email_can_accept(outsider_client, outsider, invitation):
-    page = outsider_client.get(invite_url(invitation))
-    assert b"Accepting adds this account" in page.content
-    response = outsider_client.post(invite_url(invitation))
-    assert response.url == reverse("studio", args=[invitation.team.code])
-    assert Membership.objects.get(user=outsider, team=invitation.team).role == Role.MEMBER
+@pytest.fixture
+def outsider_invitation(team_a, owner, outsider):
+    return Invitation.objects.create(
+        team=team_a, email="Outsider@B.example", role=Role.MEMBER, invited_by=owner
+    )
+
+
+def test_the_invited_person_signed_in_accepts_in_any_case_of_email(
+    outsider_client, outsider, outsider_invitation
+):
+    page = outsider_client.get(invite_url(outsider_invitation))
+    assert b"Accept and join" in page.content
+    response = outsider_client.post(invite_url(outsider_invitation))
+    assert response.url == reverse("studio", args=[outsider_invitation.team.code])
+    assert Membership.objects.get(user=outsider, team=outsider_invitation.team).role == Role.MEMBER
     outsider.refresh_from_db()
-    assert outsider.current_team == invitation.team
+    assert outsider.current_team == outsider_invitation.team
+
+
+def test_someone_signed_in_with_another_email_is_refused_clearly(
+    outsider_client, outsider, invitation
+):
+    page = outsider_client.get(invite_url(invitation))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "This invitation is for <strong>newbie@example.com</strong>" in html
+    assert "signed in as <strong>outsider@b.example</strong>" in html
+    assert "Only the invited address can accept it." in html
+    assert "Accept and join" not in html
+    response = outsider_client.post(invite_url(invitation))
+    assert response.status_code == 403
+    assert b"Only the invited address can accept it." in response.content
+    assert not Membership.objects.filter(user=outsider, team=invitation.team).exists()
+    invitation.refresh_from_db()
+    assert invitation.is_usable
 
 
 def test_a_member_is_told_they_are_in_already_and_the_link_stays_unused(member_client, invitation):
@@ -180,7 +207,7 @@ def test_a_member_is_told_they_are_in_already_and_the_link_stays_unused(member_c
 
 
 def test_the_invited_role_is_granted(outsider_client, outsider, team_a, owner):
-    invitation = Invitation.objects.create(team=team_a, email="o@b.example", role=Role.ADMIN)
+    invitation = Invitation.objects.create(team=team_a, email=outsider.email, role=Role.ADMIN)
     outsider_client.post(invite_url(invitation))
     assert Membership.objects.get(user=outsider, team=team_a).role == Role.ADMIN
 
@@ -198,9 +225,9 @@ def test_a_link_works_once(client, outsider_client, invitation):
     assert not Membership.objects.filter(user__email="outsider@b.example", team=invitation.team)
 
 
-def test_the_person_who_used_a_link_gets_a_way_in(outsider_client, invitation):
-    outsider_client.post(invite_url(invitation))
-    response = outsider_client.get(invite_url(invitation))
+def test_the_person_who_used_a_link_gets_a_way_in(outsider_client, outsider_invitation):
+    outsider_client.post(invite_url(outsider_invitation))
+    response = outsider_client.get(invite_url(outsider_invitation))
     assert b"You already joined Team A" in response.content
 
 

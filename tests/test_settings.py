@@ -41,6 +41,7 @@ def test_the_defaults_run_on_a_laptop():
         ("ALLOW_SIGNUP", "sometimes"),
         ("Q_WORKERS", "0"),
         ("FIELD_ENCRYPTION_KEYS", "not-a-fernet-key"),
+        ("TRUSTED_PROXIES", "127.0.0.1,nginx"),
     ],
 )
 def test_a_malformed_value_names_its_variable(name, value):

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -81,6 +82,23 @@ def test_the_webhook_token_never_reaches_the_logs(client, team, caplog):
     post(client, team, "{}")
     assert team.webhook_token not in caplog.text
     assert "hooks/akool/" in caplog.text
+
+
+def test_a_team_whose_secrets_fit_no_configured_key_answers_503_and_logs_it(
+    client, team, processing_job, settings, caplog
+):
+    body = json.dumps(
+        build_webhook_body({"_id": processing_job.akool_id, "status": 4}, CLIENT_ID, SECRET)
+    )
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    response = post(client, team, body)
+    assert response.status_code == 503  # Akool retries; the job waits for the fix
+    assert Job.objects.get(pk=processing_job.pk).state == State.PROCESSING
+    assert any(
+        record.levelname == "ERROR" and "FIELD_ENCRYPTION_KEYS" in record.getMessage()
+        for record in caplog.records
+    )
+    assert team.webhook_token not in caplog.text
 
 
 def test_an_unknown_webhook_address_is_404(client, team):

@@ -1,17 +1,19 @@
-"""Signing in and out, open sign-up, and accepting an invitation."""
+"""Signing in and out, password resets, open sign-up, and accepting an invitation."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.db import IntegrityError, transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import audit
+from .. import audit, login_throttle
 from ..account_forms import InviteSignupForm, SignupForm
+from ..client_address import client_ip
 from ..models import AuditAction, Invitation, Membership, User
 
 # Accounts made here log straight in; name the backend because there could be several.
@@ -23,6 +25,34 @@ def logout_view(request):
     logout(request)
     messages.info(request, "You have signed out.")
     return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, throttled per client address and per email address."""
+
+    subject_template_name = "registration/password_reset_subject.txt"
+    email_template_name = "registration/password_reset_email.txt"
+
+    def form_valid(self, form):
+        wait, send = login_throttle.reset_request(
+            form.cleaned_data["email"], client_ip(self.request)
+        )
+        if wait:
+            form.add_error(None, login_throttle.reset_refused_message(wait))
+            return self.form_invalid(form)
+        if not send:
+            # Enough mails went to this address for now. The answer is the usual one, so it
+            # never tells whether the address has an account.
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever reset the password owns the mailbox: failed sign-ins before it no longer count.
+        login_throttle.clear_account(self.user.email)
+        return response
 
 
 @sensitive_post_parameters("password1", "password2")
@@ -107,6 +137,12 @@ def invite(request, code):
     team = invitation.team
     if request.user.is_authenticated:
         membership = team.memberships.filter(user=request.user).first()
+        if membership is None and request.user.email.lower() != invitation.email.lower():
+            # A forwarded or leaked link must not let another account in: the invitation is
+            # for the mailbox it was sent to.
+            context["wrong_account"] = True
+            status = 403 if request.method == "POST" else 200
+            return render(request, "generator/invite.html", context, status=status)
         if request.method == "POST":
             if membership is not None:
                 messages.info(request, f"You are already in {team.name}.")

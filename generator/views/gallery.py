@@ -611,8 +611,8 @@ def image_retry(request, team_code, job_code):
     error = ""
     if job.state not in SETTLED_UNWELL:
         error = "Only failed images can be retried."
-    elif not team.has_credentials:
-        error = "This team has no Akool API key; ask an admin to add one in Team settings."
+    elif team.credentials_problem():
+        error = team.credentials_problem()
     if not error:
         try:
             with transaction.atomic():
@@ -658,8 +658,8 @@ def image_button(request, team_code, job_code):
     error, child = "", None
     if button.startswith("U") and job.button.startswith("U"):
         error = "This image is already an upscale."
-    elif not team.has_credentials:
-        error = "This team has no Akool API key; ask an admin to add one in Team settings."
+    elif team.credentials_problem():
+        error = team.credentials_problem()
     else:
         try:
             with transaction.atomic():

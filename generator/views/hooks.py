@@ -22,6 +22,13 @@ log = logging.getLogger(__name__)
 def akool_webhook(request, token):
     """Verify, decrypt, move the job, answer 200 at once (storing happens in the worker)."""
     team = Team.objects.filter(webhook_token=token).first()
+    if team is not None and team.credentials_unreadable:
+        # Our configuration is at fault, not Akool's request: 503 makes Akool retry later.
+        log.error(
+            "webhook for team %s refused: its Akool credentials fit no FIELD_ENCRYPTION_KEYS key",
+            team.code,
+        )
+        return JsonResponse({"error": "temporarily unavailable"}, status=503)
     if team is None or not team.client_id:
         raise Http404
     try:

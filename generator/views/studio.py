@@ -26,7 +26,6 @@ from .gallery import (
     signed_source_url,
 )
 
-NO_KEY = "This team has no Akool API key yet; ask an admin to add one in Team settings."
 # Settings worth keeping between two generations; the prompt starts fresh each time.
 KEPT_AFTER_SUBMIT = ("mode", "model_name", "scale", "resolution", "batch", "similar", "source_url")
 
@@ -148,8 +147,8 @@ def generate(request, team_code):
     team = membership.team
     form = GenerationForm(request.POST, request.FILES, team=team, role=membership.role)
     valid = form.is_valid()
-    if valid and not team.has_credentials:
-        form.add_error(None, NO_KEY)
+    if valid and team.credentials_problem():
+        form.add_error(None, team.credentials_problem())
         valid = False
     generation = jobs = None
     if valid:

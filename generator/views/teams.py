@@ -534,6 +534,8 @@ def _check_connection(team):
 
     if not team.has_credentials:
         return False, "No API key is saved yet."
+    if team.credentials_unreadable:
+        return False, "The saved API key cannot be read with this server's encryption key."
     try:
         # One quick try: a person is waiting for the answer.
         credit = team.akool_client(get_retries=0, read_timeout=15).credit_info()

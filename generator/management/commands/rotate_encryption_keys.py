@@ -18,12 +18,13 @@ class Command(BaseCommand):
         count = 0
         try:
             with transaction.atomic():
-                # Loading decrypts with whichever configured key fits; saving encrypts with
+                # Reading decrypts with whichever configured key fits; saving encrypts with
                 # the first (newest) one.
                 teams = Team.objects.exclude(api_key="", client_id="").select_for_update()
                 # A plain list, not .iterator(): on PostgreSQL a server-side cursor left open by
                 # a DecryptionError mid-way would poison the rolled-back transaction.
                 for team in list(teams):
+                    team.decrypt_credentials()
                     team.save(update_fields=["api_key", "client_id"])
                     count += 1
         except DecryptionError as exc:
