@@ -3,7 +3,7 @@
 import logging
 import re
 
-_TOKEN_PATHS = re.compile(r"/(hooks/akool|source|source-images)/[^/\s\"']+")
+_TOKEN_PATHS = re.compile(r"/(hooks/akool|source)/[^/\s\"']+")
 
 
 def redact(text):
