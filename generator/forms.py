@@ -1,5 +1,7 @@
 """The generation form: every field Akool's v4 create call accepts, validated per the protocol."""
 
+import datetime
+
 from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -253,11 +255,11 @@ class BudgetForm(forms.ModelForm):
 
 class MemberCapForm(forms.Form):
     member = forms.EmailField()
-    monthly_cap = forms.IntegerField(
-        min_value=0,
-        required=False,
+    # The model field's bounds (what its database column holds), as a ModelForm would check.
+    monthly_cap = Membership._meta.get_field("monthly_cap").formfield(
         label="Monthly cap",
         help_text="Credits this person may use per month; empty for no cap of their own.",
+        validators=Membership._meta.get_field("monthly_cap").validators,
     )
 
     def __init__(self, team, *args, **kwargs):
@@ -276,15 +278,39 @@ class MemberCapForm(forms.Form):
         return membership
 
 
+# Calendar days the audit filter accepts: a day's start and the next day's, in any time zone,
+# must be representable datetimes.
+AUDIT_FIRST_DAY = datetime.date(1900, 1, 1)
+AUDIT_LAST_DAY = datetime.date(9998, 12, 31)
+
+
+def _within_audit_days(day):
+    if not AUDIT_FIRST_DAY <= day <= AUDIT_LAST_DAY:
+        raise forms.ValidationError(
+            f"Pick a day between {AUDIT_FIRST_DAY:%Y-%m-%d} and {AUDIT_LAST_DAY:%Y-%m-%d}."
+        )
+
+
+def _audit_day(label):
+    return forms.DateField(
+        required=False,
+        label=label,
+        widget=forms.DateInput(
+            attrs={
+                "type": "date",
+                "min": AUDIT_FIRST_DAY.isoformat(),
+                "max": AUDIT_LAST_DAY.isoformat(),
+            }
+        ),
+        validators=[_within_audit_days],
+    )
+
+
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(choices=[("", "All actions"), *AuditAction.choices], required=False)
     actor = forms.CharField(required=False, max_length=254, label="Who (email)")
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = _audit_day("From")
+    until = _audit_day("Until")
 
     def clean(self):
         data = super().clean()
