@@ -472,6 +472,10 @@ def test_favourites_toggle_and_filter(member_client, owner_client, sandbox_team,
     assert response.status_code == 302 and response.url == studio_url(sandbox_team, who="mine")
     response = member_client.post(url, {"next": "https://evil.example/"})
     assert response.url == studio_url(sandbox_team)
+    # A bare word is not a view name to look up (that was a 500).
+    for word in ("0", "studio", "logout"):
+        response = member_client.post(url, {"next": word})
+        assert response.status_code == 302 and response.url == studio_url(sandbox_team)
 
 
 # --- the poller ------------------------------------------------------------------------------

@@ -251,7 +251,10 @@ def _can_delete(membership, job):
 
 def _safe_next(request, fallback):
     target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    # A path of ours only: redirect() would take a bare word ("0", "studio") for a view name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return fallback
 
