@@ -462,11 +462,22 @@ class AkoolClient:
             lambda: self._exchange("POST", PATH_TOKEN, parse, headers={}, json_body=body)
         )
 
-    def download(self, url: str, dest, *, max_bytes: int, deadline: float) -> int:
+    def download(
+        self,
+        url: str,
+        dest,
+        *,
+        max_bytes: int,
+        deadline: float,
+        session: requests.Session | None = None,
+    ) -> int:
         """Stream a result image (a CDN URL, valid ~7 days) into the binary file `dest`.
 
         Returns the byte count. `dest` may hold a partial body when this raises; the caller
-        owns the file and discards it. Not retried here: the caller decides.
+        owns the file and discards it. Not retried here: the caller decides. `session`
+        replaces the client's own for this fetch: the URL came from outside (a poll answer
+        or a webhook), so callers pass ssrf.result_session(), which refuses private
+        addresses (a refusal surfaces as the permanent "not a valid URL" DownloadError).
         """
         if urlsplit(url).scheme not in ("http", "https"):
             raise DownloadError("The image link is not an http(s) URL.", kind=ErrorKind.PERMANENT)
@@ -478,7 +489,8 @@ class AkoolClient:
         headers = {"User-Agent": USER_AGENT, "x-api-key": None, "Authorization": None}
         written = 0
         try:
-            with self._session.get(url, headers=headers, stream=True, timeout=timeout) as response:
+            fetch = (session or self._session).get
+            with fetch(url, headers=headers, stream=True, timeout=timeout) as response:
                 status = response.status_code
                 if status in (403, 404, 410):
                     # CloudFront/S3 answer 403 (not 404) once a signed/expired object is gone.

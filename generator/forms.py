@@ -1,12 +1,12 @@
 """The generation form: every field Akool's v4 create call accepts, validated per the protocol."""
 
+import datetime
+
 from django import forms
 from django.conf import settings
-from django.core import signing
-from django.urls import reverse
-from PIL import Image, UnidentifiedImageError
+from django.core.files.base import ContentFile
 
-from . import budgets
+from . import budgets, imaging, source_links
 from .models import (
     MODEL_FOR_MODE,
     AuditAction,
@@ -19,13 +19,13 @@ from .models import (
     Team,
 )
 from .ssrf import UnsafeURL, check_public_url
+from .storage import save_file
 
 PROMPT_MAX = 2000
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 UPLOAD_MAX_PIXELS = 40_000_000
 # Akool fetches JPG/JPEG/PNG sources.
 UPLOAD_FORMATS = {"JPEG", "PNG"}
-SOURCE_SALT = "generator.source"
 
 MODEL_CHOICES = [("", "Automatic (chosen from the mode)")] + [
     (name, name) for name in MODEL_FOR_MODE.values()
@@ -111,6 +111,8 @@ class GenerationForm(forms.Form):
                 self.initial["mode"] = Mode.TEXT
 
     def clean_source_file(self):
+        """A clean re-encoded copy of the upload (a ContentFile under a generated name): what
+        is kept and later served is only ever the pixels, never the bytes someone sent."""
         upload = self.cleaned_data.get("source_file")
         if not upload:
             return upload
@@ -120,17 +122,10 @@ class GenerationForm(forms.Form):
                 f"{UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
             )
         try:
-            with Image.open(upload) as image:
-                fmt, (width, height) = image.format, image.size
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise forms.ValidationError("This file is not a readable image.") from None
-        if fmt not in UPLOAD_FORMATS:
-            raise forms.ValidationError(f"{fmt} images are not accepted; upload a JPG or PNG.")
-        if width * height > UPLOAD_MAX_PIXELS:
-            raise forms.ValidationError(f"The image is {width}×{height} pixels; it is too large.")
-        upload.seek(0)
-        return upload
+            clean = imaging.reencode(upload, UPLOAD_FORMATS, UPLOAD_MAX_PIXELS)
+        except imaging.InvalidImage as error:
+            raise forms.ValidationError(str(error)) from None
+        return ContentFile(clean.data, name=clean.name)
 
     def clean(self):
         data = super().clean()
@@ -173,7 +168,11 @@ class GenerationForm(forms.Form):
             self.add_error(
                 "source_url", "Image-to-image needs a source image: paste a link or upload a file."
             )
-        elif url and not self.team.is_sandbox:
+        elif url and (own := source_links.source_for_url(url, self.team)):
+            # One of the team's own images: a fresh link, so it outlives a form left open.
+            data["source_url"] = source_links.url_for(own)
+        elif url:
+            # Sandbox teams too: the emulator refuses private links like Akool would.
             try:
                 check_public_url(url)
             except UnsafeURL as error:
@@ -188,6 +187,8 @@ class GenerationForm(forms.Form):
             data["similar"] = 0.5
 
     def save(self, author):
+        """Save the generation (and its upload). Raises storage.StorageUnavailable when the
+        upload cannot be written; nothing is saved then."""
         data = self.cleaned_data
         generation = Generation(
             team=self.team,
@@ -203,18 +204,12 @@ class GenerationForm(forms.Form):
             source_url=data["source_url"],
         )
         if data.get("source_file"):
-            generation.source_upload.save(data["source_file"].name, data["source_file"], save=False)
+            save_file(generation.source_upload, data["source_file"].name, data["source_file"])
         generation.save()
         if generation.source_upload:
-            generation.source_url = source_public_url(generation)
+            generation.source_url = source_links.url_for(generation)
             generation.save(update_fields=["source_url"])
         return generation
-
-
-def source_public_url(generation):
-    """An unguessable link to an uploaded source image that Akool (or the sandbox) can fetch."""
-    token = signing.dumps(str(generation.code), salt=SOURCE_SALT)
-    return generation.team.fetchable_url(reverse("source_image", args=[token]))
 
 
 # --- budgets and role rules (team settings) --------------------------------------------------
@@ -260,11 +255,11 @@ class BudgetForm(forms.ModelForm):
 
 class MemberCapForm(forms.Form):
     member = forms.EmailField()
-    monthly_cap = forms.IntegerField(
-        min_value=0,
-        required=False,
+    # The model field's bounds (what its database column holds), as a ModelForm would check.
+    monthly_cap = Membership._meta.get_field("monthly_cap").formfield(
         label="Monthly cap",
         help_text="Credits this person may use per month; empty for no cap of their own.",
+        validators=Membership._meta.get_field("monthly_cap").validators,
     )
 
     def __init__(self, team, *args, **kwargs):
@@ -283,15 +278,39 @@ class MemberCapForm(forms.Form):
         return membership
 
 
+# Calendar days the audit filter accepts: a day's start and the next day's, in any time zone,
+# must be representable datetimes.
+AUDIT_FIRST_DAY = datetime.date(1900, 1, 1)
+AUDIT_LAST_DAY = datetime.date(9998, 12, 31)
+
+
+def _within_audit_days(day):
+    if not AUDIT_FIRST_DAY <= day <= AUDIT_LAST_DAY:
+        raise forms.ValidationError(
+            f"Pick a day between {AUDIT_FIRST_DAY:%Y-%m-%d} and {AUDIT_LAST_DAY:%Y-%m-%d}."
+        )
+
+
+def _audit_day(label):
+    return forms.DateField(
+        required=False,
+        label=label,
+        widget=forms.DateInput(
+            attrs={
+                "type": "date",
+                "min": AUDIT_FIRST_DAY.isoformat(),
+                "max": AUDIT_LAST_DAY.isoformat(),
+            }
+        ),
+        validators=[_within_audit_days],
+    )
+
+
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(choices=[("", "All actions"), *AuditAction.choices], required=False)
     actor = forms.CharField(required=False, max_length=254, label="Who (email)")
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = _audit_day("From")
+    until = _audit_day("Until")
 
     def clean(self):
         data = super().clean()

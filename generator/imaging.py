@@ -1,12 +1,23 @@
-"""Validate a downloaded result and derive the gallery's WebP thumbnail and preview."""
+"""Validate images: a downloaded result (and derive the gallery's WebP thumbnail and preview),
+or an uploaded source (re-encoded before it is kept). The one map of accepted formats to file
+extensions and content types, for storing and for serving."""
 
 import hashlib
 import io
+import uuid
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageOps
 
-ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP"}
+# format -> (extension it is stored under, content type it is served with)
+FORMATS = {
+    "PNG": ("png", "image/png"),
+    "JPEG": ("jpg", "image/jpeg"),
+    "WEBP": ("webp", "image/webp"),
+}
+# Older files may carry these spellings; each still names one of FORMATS.
+_EXTENSION_ALIASES = {"jpeg": "JPEG"}
+ALLOWED_FORMATS = set(FORMATS)
 # Akool's largest output (a 4K upscale) is far below this; anything larger is not an image we
 # asked for and could be a decompression bomb.
 MAX_PIXELS = 64_000_000
@@ -105,3 +116,83 @@ def derive(fileobj) -> Derived:
         preview=preview,
         placeholder_color=f"#{r:02x}{g:02x}{b:02x}",
     )
+
+
+def extension(fmt):
+    """The file extension (no dot) a stored image of format `fmt` gets."""
+    return FORMATS[fmt][0]
+
+
+def content_type(fmt):
+    """The content type an image of format `fmt` is served with."""
+    return FORMATS[fmt][1]
+
+
+def format_of_name(name):
+    """The format a stored file's extension names, or None for anything else."""
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    for fmt, (known, _) in FORMATS.items():
+        if ext == known:
+            return fmt
+    return _EXTENSION_ALIASES.get(ext)
+
+
+@dataclass
+class Reencoded:
+    name: str
+    data: bytes
+    format: str
+    width: int
+    height: int
+
+
+def reencode(fileobj, formats, max_pixels) -> Reencoded:
+    """A clean copy of an uploaded image: decoded and encoded again in its own format, so no
+    metadata, text chunk or trailing bytes of the upload survive (a PNG can carry HTML, a JPEG
+    a script), under a generated name with that format's extension.
+
+    Raises InvalidImage with a sentence fit for the person who uploaded it. The header is
+    checked before any pixel is decoded, so a small file claiming a huge size costs nothing.
+    """
+    try:
+        with Image.open(fileobj) as probe:
+            fmt, (width, height) = probe.format, probe.size
+    except Image.DecompressionBombError:
+        raise InvalidImage("The image has too many pixels.") from None
+    except Exception as exc:  # Pillow raises many types for garbage input
+        raise InvalidImage("This file is not a readable image.") from exc
+    if fmt not in formats:
+        accepted = " or ".join(sorted(extension(f).upper() for f in formats))
+        raise InvalidImage(f"{fmt} images are not accepted; upload a {accepted}.")
+    if width * height > max_pixels:
+        raise InvalidImage(f"The image is {width}×{height} pixels; it is too large.")
+    fileobj.seek(0)
+    try:
+        with Image.open(fileobj) as image:
+            image.load()
+            # The pixels as the person saw them: EXIF rotation applied before EXIF is dropped.
+            image = ImageOps.exif_transpose(image)
+            image = _plain_mode(image, fmt)
+            out = io.BytesIO()
+            if fmt == "JPEG":
+                image.save(out, "JPEG", quality=95)
+            else:
+                image.save(out, fmt)
+    except Image.DecompressionBombError:
+        raise InvalidImage("The image has too many pixels.") from None
+    except Exception as exc:  # a valid header over a truncated or corrupt body
+        raise InvalidImage("This file is not a readable image.") from exc
+    return Reencoded(
+        name=f"{uuid.uuid4().hex}.{extension(fmt)}",
+        data=out.getvalue(),
+        format=fmt,
+        width=image.width,
+        height=image.height,
+    )
+
+
+def _plain_mode(image, fmt):
+    """RGB, or RGBA where the format keeps transparency and the image has some."""
+    has_alpha = "A" in image.getbands() or "transparency" in image.info
+    mode = "RGBA" if has_alpha and fmt != "JPEG" else "RGB"
+    return image if image.mode == mode else image.convert(mode)

@@ -8,8 +8,7 @@ import re
 # Paths whose last segments are secrets: (prefix, number of secret segments after it).
 TOKEN_PATHS = (
     ("hooks/akool", 1),  # a team's webhook address
-    ("source", 1),  # signed source-image links that Akool fetches
-    ("source-images", 1),  # signed "use as source" links
+    ("source", 1),  # signed source-image links that Akool fetches (uploads and "use as source")
     ("invite", 1),  # invitation links
     ("password/reset", 2),  # password-reset links: user id and token
 )

@@ -423,7 +423,11 @@ class Generation(models.Model):
             "source_url",
             "source_upload",
         )
+        from .source_links import refresh
+
         values = {name: getattr(self, name) for name in fields}
+        # A link of ours to a source image expires; the copy is sent now, with a fresh one.
+        values["source_url"] = refresh(self.source_url, self.team)
         return Generation.objects.create(author=author, batch=batch or self.batch, **values)
 
 

@@ -20,6 +20,36 @@ from django.utils.http import content_disposition_header
 
 # A job's files never change under its name, but only its team may see them.
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+# Media is served from the app's own origin: even if a file were not the image its type says,
+# the browser must not sniff it into something else, run anything in it, or load anything
+# from it (the page-wide CSP in middleware.py covers HTML pages only).
+MEDIA_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+}
+# Storage backends raise these when they cannot write: a full or read-only disk, missing
+# permissions, an unreachable bucket.
+STORAGE_ERRORS = (OSError,)
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    STORAGE_ERRORS += (BotoCoreError, ClientError)
+except ImportError:  # only installed with the S3 extra
+    pass
+
+
+class StorageUnavailable(Exception):
+    """A file could not be written to media storage; the message is fit to show."""
+
+
+def save_file(field, name, content):
+    """`field.save(name, content)` (without saving the row), as StorageUnavailable on failure."""
+    try:
+        field.save(name, content, save=False)
+    except STORAGE_ERRORS as error:
+        raise StorageUnavailable(
+            "The file could not be stored right now; try again in a few minutes."
+        ) from error
 
 
 def is_local(storage):
@@ -29,6 +59,13 @@ def is_local(storage):
 def file_response(field, content_type, filename, as_attachment=False, redirect=False):
     """The response for one stored file. `redirect` allows a presigned-URL redirect on remote
     storage (use it for navigations, never for <img> sources)."""
+    response = _file_response(field, content_type, filename, as_attachment, redirect)
+    for header, value in MEDIA_HEADERS.items():
+        response[header] = value
+    return response
+
+
+def _file_response(field, content_type, filename, as_attachment, redirect):
     if not field:
         raise Http404
     storage = field.storage

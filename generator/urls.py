@@ -74,6 +74,7 @@ urlpatterns += [
     path("", include("generator.urls_studio")),
     # Called by Akool, not by people: no login, checked by signature or signed token.
     path("hooks/akool/<str:token>/", hooks.akool_webhook, name="akool_webhook"),
+    # Source images Akool fetches (uploads and "use as source"): see source_links.py.
     path("source/<str:token>/", hooks.source_image, name="source_image"),
 ]
 

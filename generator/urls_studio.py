@@ -36,6 +36,4 @@ urlpatterns = [
     path(image + "dismiss/", gallery.image_dismiss, name="image_dismiss"),
     path(image + "retry/", gallery.image_retry, name="image_retry"),
     path(image + "button/", gallery.image_button, name="image_button"),
-    # Signed and unguessable, without sign-in: Akool fetches "use as source" images here.
-    path("source-images/<str:token>/", gallery.source_image, name="image_source"),
 ]

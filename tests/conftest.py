@@ -39,6 +39,7 @@ def pytest_configure(config):
 
 # Fixtures owned by feature areas, shared by several test files.
 from tests.browser import *  # noqa: E402, F403
+from tests.fixtures_http import *  # noqa: E402, F403
 from tests.fixtures_people import *  # noqa: E402, F403
 from tests.fixtures_pipeline import *  # noqa: E402, F403
 from tests.fixtures_sandbox import *  # noqa: E402, F403

@@ -372,6 +372,27 @@ def test_bad_filters_are_field_errors_not_crashes(owner_client, owner, team_a):
     assert b"Select a valid choice" in response.content
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"until": "9999-12-31"},
+        {"since": "9999-12-31"},
+        {"since": "0001-01-01"},
+        {"since": "0001-01-01", "until": "9999-12-31"},
+    ],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_dates_at_the_ends_of_the_calendar_are_field_errors(
+    owner_client, owner, team_a, query, zone
+):
+    team_a.time_zone = zone
+    team_a.save()
+    audit.record(owner, team_a, AuditAction.KEY_ADDED, target="something")
+    response = owner_client.get(audit_url(team_a, **query))
+    assert response.status_code == 200
+    assert "Pick a day between" in response.content.decode()
+
+
 def test_the_log_is_paged(owner_client, owner, team_a):
     AuditEntry.objects.bulk_create(
         AuditEntry(

@@ -288,7 +288,7 @@ def test_u1_makes_a_linked_child_that_appears_live(open_as, worker, sandbox_team
     expect(restyled).to_contain_text("The same kite at night")
     expect(restyled.locator("img.thumb")).to_be_visible(timeout=30_000)
     source = Generation.objects.get(prompt="The same kite at night")
-    assert source.mode == "i2i" and "/source-images/" in source.source_url
+    assert source.mode == "i2i" and "/source/" in source.source_url
     assert_clean(page)
 
 

@@ -527,6 +527,32 @@ def test_a_cap_for_someone_outside_the_team_is_refused(team, owner_client, outsi
     assert Membership.objects.get(user=outsider).monthly_cap is None
 
 
+@pytest.mark.parametrize("value", [str(10**20), "-1"])
+def test_a_cap_out_of_range_is_refused_with_a_message(team, owner_client, member, value):
+    response = owner_client.post(
+        reverse("member_cap", args=[team.code]), {"member": member.email, "monthly_cap": value}
+    )
+    assert response.status_code == 302
+    errors = [str(m) for m in get_messages(response.wsgi_request)]
+    assert len(errors) == 1 and "Ensure this value is" in errors[0]
+    assert Membership.objects.get(user=member).monthly_cap is None
+
+
+def test_a_budget_out_of_range_is_refused_with_a_message(team, owner_client):
+    response = owner_client.post(
+        reverse("team_budget", args=[team.code]),
+        {
+            "monthly_budget": str(10**20),
+            "min_role_4k": "member",
+            "min_role_batch": "member",
+            "min_role_i2i": "member",
+        },
+    )
+    assert response.status_code in (200, 302)
+    team.refresh_from_db()
+    assert team.monthly_budget is None
+
+
 @at(*ALL)
 def test_the_settings_page_shows_usage_per_member(instant, team, owner_client, member):
     set_budget(team, 30)

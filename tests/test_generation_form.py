@@ -138,8 +138,10 @@ def test_links_to_private_or_odd_places_are_refused(live_team, public_dns, url, 
     assert reason in " ".join(f.errors["source_url"])
 
 
-def test_the_sandbox_may_use_local_links(sandbox_team):
-    assert form(sandbox_team, mode="i2i", source_url="http://127.0.0.1:8000/x.png").is_valid()
+def test_the_sandbox_refuses_local_links_too(sandbox_team, public_dns):
+    # The emulator fetches sources like Akool does, so it must not reach inside either.
+    f = form(sandbox_team, mode="i2i", source_url="http://127.0.0.1:8000/x.png")
+    assert "private" in " ".join(f.errors["source_url"])
 
 
 def test_link_and_upload_together_are_refused(sandbox_team):

@@ -5,7 +5,6 @@ import json
 import re
 import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -94,30 +93,16 @@ def png_size(client, url):
 
 
 @pytest.fixture
-def source_server():
-    """A loopback web server with one 300x200 PNG, a text file and nothing else."""
+def source_server(web_server, public_loopback):
+    """A web server standing in for a public site, with one 300x200 PNG and a text file."""
     buffer = io.BytesIO()
     Image.new("RGB", (300, 200), (200, 40, 90)).save(buffer, format="PNG")
-    files = {"/photo.png": ("image/png", buffer.getvalue()), "/notes.txt": ("text/plain", b"hi")}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            kind, data = files.get(self.path, ("text/plain", None))
-            self.send_response(200 if data else 404)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data or b"")))
-            self.end_headers()
-            self.wfile.write(data or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    return web_server(
+        {
+            "/photo.png": (200, {"Content-Type": "image/png"}, buffer.getvalue()),
+            "/notes.txt": (200, {"Content-Type": "text/plain"}, b"hi"),
+        }
+    )
 
 
 # --- accounts and auth -----------------------------------------------------------------------
@@ -278,6 +263,42 @@ def test_a_source_that_is_not_an_image_answers_1003(api, source_server):
 def test_a_closed_port_source_answers_1003(api):
     answer = api.create(source_images=["http://127.0.0.1:9/photo.png"])
     assert answer["code"] == 1003
+
+
+def test_a_loopback_source_is_refused_and_never_fetched(api, web_server):
+    inside = web_server({"/secret.png": (200, {"Content-Type": "image/png"}, b"internal")})
+    answer = api.create(source_images=[f"{inside}/secret.png"])
+    assert answer["code"] == 1003
+    assert "private or local address" in answer["msg"]
+    assert inside.requests == []
+    assert not SandboxJob.objects.exists()
+
+
+def test_a_redirect_to_a_loopback_source_is_refused(api, web_server, public_loopback):
+    inside = web_server({"/secret.png": (200, {"Content-Type": "image/png"}, b"x")}, "127.0.0.2")
+    outside = web_server({"/go": (302, {"Location": f"{inside}/secret.png"}, b"")})
+    answer = api.create(source_images=[f"{outside}/go"])
+    assert answer["code"] == 1003
+    assert "private or local address" in answer["msg"]
+    assert outside.requests and inside.requests == []
+
+
+def test_a_redirect_from_a_link_of_the_app_is_not_followed(api, web_server, settings):
+    # The app's own address is trusted only for its signed image links, fetched as they are.
+    inside = web_server({"/secret.png": (200, {"Content-Type": "image/png"}, b"x")}, "127.0.0.2")
+    app = web_server({"/source/abc/": (302, {"Location": f"{inside}/secret.png"}, b"")})
+    settings.AKOOL_SANDBOX_URL = f"{app}/sandbox/akool"
+    answer = api.create(source_images=[f"{app}/source/abc/"])
+    assert answer["code"] == 1003
+    assert app.requests and inside.requests == []
+
+
+def test_other_paths_of_the_app_are_not_fetched_as_sources(api, web_server, settings):
+    app = web_server({"/admin/": (200, {"Content-Type": "image/png"}, b"x")})
+    settings.AKOOL_SANDBOX_URL = f"{app}/sandbox/akool"
+    answer = api.create(source_images=[f"{app}/admin/"])
+    assert answer["code"] == 1003
+    assert app.requests == []
 
 
 def test_camel_case_webhook_url_is_ignored_on_v4(api):

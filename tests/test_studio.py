@@ -298,12 +298,12 @@ def test_use_as_source_prefills_image_to_image_with_a_signed_link_that_works(
     assert re.search(r'value="i2i"[^>]*checked', html)
     link = re.search(r'name="source_url" value="([^"]+)"', html).group(1)
     path = urlparse(link).path
-    assert path.startswith("/source-images/")
+    assert path.startswith("/source/")
     # Akool fetches it without signing in.
     response = client.get(path)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
-    assert client.get("/source-images/not-a-token/").status_code == 404
+    assert client.get("/source/not-a-token/").status_code == 404
     # The form shows which image it is.
     assert reverse("image_file", args=[sandbox_team.code, job.code, "thumb"]) in html
 
@@ -493,6 +493,10 @@ def test_favourites_toggle_and_filter(member_client, owner_client, sandbox_team,
     assert response.status_code == 302 and response.url == studio_url(sandbox_team, who="mine")
     response = member_client.post(url, {"next": "https://evil.example/"})
     assert response.url == studio_url(sandbox_team)
+    # A bare word is not a view name to look up (that was a 500).
+    for word in ("0", "studio", "logout"):
+        response = member_client.post(url, {"next": word})
+        assert response.status_code == 302 and response.url == studio_url(sandbox_team)
 
 
 # --- the poller ------------------------------------------------------------------------------
@@ -837,10 +841,10 @@ def test_use_as_source_needs_a_reachable_app_for_a_real_akool_team(
     html = member_client.get(reverse("image_detail", args=[team_a.code, job.code])).content.decode()
     assert "Use as source" not in html
     html = member_client.get(studio_url(team_a, source=job.code)).content.decode()
-    assert "/source-images/" not in html
+    assert "/source/" not in html
     settings.PUBLIC_BASE_URL = "https://studio.example.com"
     html = member_client.get(studio_url(team_a, source=job.code)).content.decode()
-    assert 'value="https://studio.example.com/source-images/' in html
+    assert 'value="https://studio.example.com/source/' in html
 
 
 def test_viewers_may_star_because_stars_are_personal(viewer_client, viewer, sandbox_team, owner):

@@ -4,7 +4,10 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import requests
+from django.urls import Resolver404, resolve
+from urllib3.util import parse_url
 
+from .. import ssrf
 from . import images
 from .models import ALL_BUTTONS
 
@@ -155,11 +158,38 @@ def validate_button(body):
     return job_id, button, _webhook(body, "webhookUrl")
 
 
-def fetch_source(params, field_name):
-    """Download the source image like Akool would; unreachable or not an image answers 1003."""
-    url = params.source_url
+# This app's signed image links: a source for image-to-image (an upload or a gallery image)
+# and this emulator's own results. They may live on a private address (the app itself).
+OWN_LINK_VIEWS = ("source_image", "sandbox:cdn")
+
+
+def _own_link_origin(url):
+    """The origin of `url` when it is one of OWN_LINK_VIEWS on this app's address, else None."""
+    found = ssrf.origin(url)
+    if found is None or found not in ssrf.own_origins(sandbox=True):
+        return None
     try:
-        with requests.get(url, timeout=SOURCE_TIMEOUT, stream=True) as response:
+        match = resolve(parse_url(url).path or "/")
+    except Resolver404:
+        return None
+    return found if match.view_name in OWN_LINK_VIEWS else None
+
+
+def fetch_source(params, field_name):
+    """Download the source image like Akool would; unreachable or not an image answers 1003.
+
+    Through the same guard as the app's own fetches: a public link (every redirect checked
+    again), or one of the app's own signed links, fetched without following redirects."""
+    url = params.source_url
+    own = _own_link_origin(url)
+    session = ssrf.guarded_session(trusted={own} if own else ())
+    try:
+        with (
+            session,
+            session.get(
+                url, timeout=SOURCE_TIMEOUT, stream=True, allow_redirects=not own
+            ) as response,
+        ):
             if response.status_code != 200:
                 raise ApiError(
                     1003, f"{field_name} could not be fetched (HTTP {response.status_code})"
@@ -169,6 +199,8 @@ def fetch_source(params, field_name):
                 data.extend(chunk)
                 if len(data) > MAX_SOURCE_BYTES:
                     raise ApiError(1003, f"{field_name} is larger than 20 MB")
+    except ssrf.UnsafeURL as refusal:
+        raise ApiError(1003, f"{field_name} could not be fetched: {refusal}") from None
     except requests.RequestException as exc:
         raise ApiError(1003, f"{field_name} could not be fetched ({type(exc).__name__})") from None
     try:

@@ -1,8 +1,8 @@
 """The team gallery: keyset pages, the live poller, the image view, its files and actions."""
 
 import uuid
-from datetime import datetime, timedelta
-from urllib.parse import urlencode, urlparse
+from datetime import datetime
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -15,14 +15,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import Resolver404, resolve, reverse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import audit
+from .. import audit, imaging
 from ..access import team_access
 from ..models import BUTTONS, PENDING_STATES, Favourite, Job, Mode, Resolution, Role, State
 from ..search import search_generations
@@ -34,8 +34,6 @@ PAGE_SIZE = 24
 MAX_POLLED = 200
 POLL_SECONDS = 2
 CURSOR_SALT = "generator.gallery-cursor"
-SOURCE_IMAGE_SALT = "generator.source-image"
-SOURCE_IMAGE_MAX_AGE = timedelta(days=7)
 SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
 EXAMPLE_PROMPTS = (
     "A lighthouse on a cliff at dawn, watercolour",
@@ -43,7 +41,6 @@ EXAMPLE_PROMPTS = (
     "Product photo of a ceramic mug on linen, 50 mm",
 )
 FILE_KINDS = {"original": "original", "preview": "preview", "thumb": "thumbnail"}
-CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -254,7 +251,10 @@ def _can_delete(membership, job):
 
 def _safe_next(request, fallback):
     target = request.POST.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    # A path of ours only: redirect() would take a bare word ("0", "studio") for a view name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return fallback
 
@@ -427,7 +427,7 @@ def image_detail(request, team_code, job_code):
 def download_name(job):
     words = " ".join(job.generation.prompt.split()[:6])
     slug = slugify(words)[:48].strip("-") or "image"
-    ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}.get(job.format, "png")
+    ext = imaging.extension(job.format) if job.format in imaging.FORMATS else "png"
     return f"akool-{slug}-{job.code.hex[:8]}.{ext}"
 
 
@@ -448,57 +448,17 @@ def image_file(request, team_code, job_code, kind):
         state=State.DONE,
     )
     if kind == "original":
-        content_type = CONTENT_TYPES.get(job.format, "application/octet-stream")
+        # The format derive() validated when the image was stored.
+        if job.format not in imaging.FORMATS:
+            raise Http404
+        content_type = imaging.content_type(job.format)
         download = request.GET.get("download") == "1"
         return _file_response(
             job.original, content_type, download_name(job), download, redirect=True
         )
     field = getattr(job, FILE_KINDS[kind])
-    return _file_response(field, "image/webp", f"{job.code.hex[:8]}-{kind}.webp")
-
-
-# --- "use as source": a signed link Akool can fetch ------------------------------------------
-
-
-def signed_source_url(job):
-    """An unguessable, expiring link to `job`'s original that Akool (or the sandbox) can fetch
-    without signing in."""
-    token = signing.dumps(str(job.code), salt=SOURCE_IMAGE_SALT)
-    return job.team.fetchable_url(reverse("image_source", args=[token]))
-
-
-def job_from_source_url(url, team):
-    """The team's job a signed source link points at, or None (for showing its thumbnail)."""
-    if not url:
-        return None
-    try:
-        match = resolve(urlparse(url).path)
-    except Resolver404:
-        return None
-    if match.url_name != "image_source":
-        return None
-    try:
-        code = signing.loads(
-            match.kwargs["token"], salt=SOURCE_IMAGE_SALT, max_age=SOURCE_IMAGE_MAX_AGE
-        )
-    except signing.BadSignature:
-        return None
-    return (
-        Job.objects.select_related("generation")
-        .filter(team=team, code=code, state=State.DONE)
-        .first()
-    )
-
-
-@require_GET
-def source_image(request, token):
-    try:
-        code = signing.loads(token, salt=SOURCE_IMAGE_SALT, max_age=SOURCE_IMAGE_MAX_AGE)
-    except signing.BadSignature:
-        raise Http404 from None
-    job = get_object_or_404(Job, code=code, state=State.DONE)
-    content_type = CONTENT_TYPES.get(job.format, "application/octet-stream")
-    return _file_response(job.original, content_type, download_name(job))
+    webp = imaging.content_type("WEBP")
+    return _file_response(field, webp, f"{job.code.hex[:8]}-{kind}.webp")
 
 
 # --- actions on one image --------------------------------------------------------------------

@@ -1,17 +1,15 @@
-"""Endpoints Akool calls: result webhooks, and uploaded source images it fetches."""
+"""Endpoints Akool calls: result webhooks, and the source images it fetches."""
 
 import logging
-from datetime import timedelta
 
-from django.core import signing
-from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from .. import imaging, source_links
 from ..akool_webhook import WebhookError, verify_and_decrypt
-from ..forms import SOURCE_SALT
-from ..models import Generation, Team
+from ..models import Team
+from ..storage import file_response
 from ..tasks import apply_webhook
 
 log = logging.getLogger(__name__)
@@ -43,11 +41,16 @@ def akool_webhook(request, token):
 
 @require_GET
 def source_image(request, token):
-    try:
-        code = signing.loads(token, salt=SOURCE_SALT, max_age=timedelta(days=7))
-    except signing.BadSignature:
-        raise Http404 from None
-    generation = get_object_or_404(Generation, code=code)
-    if not generation.source_upload:
+    """A source image for Akool to fetch: an upload, or a gallery image used as a source.
+
+    No sign-in: the signed token is the permission (see source_links.py). Served with the type
+    of the format it was validated as, never one guessed from a name someone chose."""
+    source = source_links.source_for_token(token)
+    if source is None:
         raise Http404
-    return FileResponse(generation.source_upload.open("rb"))
+    field = source_links.stored_file(source)
+    fmt = imaging.format_of_name(field.name)
+    if fmt is None:
+        raise Http404
+    ext = imaging.extension(fmt)
+    return file_response(field, imaging.content_type(fmt), f"source-{source.code.hex[:8]}.{ext}")

@@ -1,6 +1,5 @@
 """The team studio: the generation form beside the live gallery."""
 
-import contextlib
 import uuid
 
 from django.contrib import messages
@@ -8,23 +7,17 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import budgets
+from .. import budgets, source_links
 from ..access import team_access
-from ..forms import GenerationForm, source_public_url
+from ..forms import GenerationForm
 from ..models import Generation, Job, Mode, Role, Scale, State
 from ..pricing import ESTIMATE_NOTE, estimate_credits
+from ..storage import StorageUnavailable
 from ..tasks import start_generation
-from .gallery import (
-    can_use_as_source,
-    gallery_context,
-    job_from_source_url,
-    new_cards_response,
-    signed_source_url,
-)
+from .gallery import can_use_as_source, gallery_context, new_cards_response
 
 # Settings worth keeping between two generations; the prompt starts fresh each time.
 KEPT_AFTER_SUBMIT = ("mode", "model_name", "scale", "resolution", "batch", "similar", "source_url")
@@ -48,11 +41,6 @@ def _prefill(request, team):
     if rerun:
         generation = Generation.objects.filter(team=team, code=rerun).first()
         if generation:
-            source_url = generation.source_url
-            if generation.source_upload:
-                # The stored link to an upload expires; a fresh signature keeps it usable.
-                with contextlib.suppress(NoReverseMatch):
-                    source_url = source_public_url(generation)
             initial = {
                 "prompt": generation.prompt,
                 "negative_prompt": generation.negative_prompt,
@@ -62,7 +50,8 @@ def _prefill(request, team):
                 "resolution": generation.resolution,
                 "batch": generation.batch,
                 "similar": generation.similar if generation.similar is not None else 0.5,
-                "source_url": source_url,
+                # Our own links expire; a fresh signature keeps the source usable.
+                "source_url": source_links.refresh(generation.source_url, team),
             }
             return initial, "The form holds the settings of that image: adjust and generate."
     if source and can_use_as_source(team):
@@ -70,7 +59,7 @@ def _prefill(request, team):
         if job:
             initial = {
                 "mode": Mode.IMAGE,
-                "source_url": signed_source_url(job),
+                "source_url": source_links.url_for(job),
                 "scale": Scale.ORIGINAL,
                 "similar": 0.5,
             }
@@ -92,7 +81,8 @@ def _dress(form):
 
 def form_context(form, team, notice=""):
     mode = form["mode"].value() or Mode.TEXT
-    source_job = job_from_source_url(form["source_url"].value() or "", team)
+    source = source_links.source_for_url(form["source_url"].value() or "", team)
+    source_job = source if isinstance(source, Job) else None
     advanced_open = bool(form["model_name"].errors or form["negative_prompt"].errors)
     return {
         "form": _dress(form),
@@ -165,6 +155,9 @@ def generate(request, team_code):
                 jobs = start_generation(generation)
         except (budgets.BudgetExceeded, budgets.RoleNotAllowed) as refusal:
             form.add_error(None, str(refusal))
+            valid = False
+        except StorageUnavailable as error:
+            form.add_error("source_file", str(error))
             valid = False
     if not valid:
         if request.htmx:
