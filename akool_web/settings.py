@@ -437,9 +437,10 @@ SANDBOX_DROP_SLEEP_SECONDS = env_float("SANDBOX_DROP_SLEEP_SECONDS", 120.0, mini
 SANDBOX_WEBHOOK_BACKOFF_SECONDS = env_float("SANDBOX_WEBHOOK_BACKOFF_SECONDS", 1.0, minimum=0)
 
 # What one image is estimated to cost before Akool reports the real `deduction_credit`. Budgets
-# reserve this much per image, so setting it too low lets a team overshoot its budget.
+# reserve this much per image, so setting it too low lets a team overshoot its budget. The
+# defaults follow Akool's published v4 price, the same at both resolutions.
 CREDITS_PER_IMAGE_1080P = env_int("CREDITS_PER_IMAGE_1080P", 1, minimum=0)
-CREDITS_PER_IMAGE_4K = env_int("CREDITS_PER_IMAGE_4K", 2, minimum=0)
+CREDITS_PER_IMAGE_4K = env_int("CREDITS_PER_IMAGE_4K", 1, minimum=0)
 
 # Seconds the usage page keeps a team's Akool balance before asking Akool again (0: every view).
 USAGE_BALANCE_CACHE_SECONDS = env_int("USAGE_BALANCE_CACHE_SECONDS", 60, minimum=0)
@@ -450,7 +451,14 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL")
 
 # Pipeline timings. Leases say how long a worker may hold a step before another takes over;
 # tests shorten them to show crash recovery quickly.
-SUBMIT_LEASE_SECONDS = env_int("SUBMIT_LEASE_SECONDS", 120, minimum=1)
+# A create call is never retried, so it waits this long for Akool's answer before its outcome
+# counts as unknown.
+AKOOL_CREATE_TIMEOUT_SECONDS = env_int("AKOOL_CREATE_TIMEOUT_SECONDS", 120, minimum=1)
+# Longer than a create may take, or a slow (but answered) create would be declared unknown.
+SUBMIT_LEASE_SECONDS = env_int("SUBMIT_LEASE_SECONDS", AKOOL_CREATE_TIMEOUT_SECONDS + 60, minimum=1)
+# How long after Akool reports an image done a 403/404 from its CDN is retried (the file may
+# not have reached every edge yet) before the link counts as expired.
+RESULT_LINK_GRACE_SECONDS = env_int("RESULT_LINK_GRACE_SECONDS", 600, minimum=0)
 STORE_LEASE_SECONDS = env_int("STORE_LEASE_SECONDS", 300, minimum=1)
 POLLER_LEASE_SECONDS = env_int("POLLER_LEASE_SECONDS", 45, minimum=1)
 DOWNLOAD_DEADLINE_SECONDS = env_int("DOWNLOAD_DEADLINE_SECONDS", 120, minimum=1)

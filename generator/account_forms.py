@@ -310,7 +310,7 @@ class CredentialsForm(forms.Form):
         required=False,
         max_length=256,
         widget=_SecretInput(),
-        help_text="Needed only for token authentication.",
+        help_text="Needed for webhooks (Akool signs them with it) and for token authentication.",
     )
     use_token_auth = forms.BooleanField(
         label="Use token authentication (legacy: clientId + API key → bearer token)",

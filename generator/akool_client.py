@@ -209,24 +209,43 @@ class ImageJob:
         )
 
 
+# Akool's job states (§3), as polls report `image_status` and webhooks `status`.
+STATUS_QUEUED = 1
+STATUS_PROCESSING = 2
+STATUS_COMPLETED = 3
+STATUS_FAILED = 4
+STATUSES = frozenset({STATUS_QUEUED, STATUS_PROCESSING, STATUS_COMPLETED, STATUS_FAILED})
+# No image costs anywhere near this; a larger `deduction_credit` is junk, not a charge.
+MAX_DEDUCTION_CREDIT = 10_000
+
+
+class InvalidResult(ValueError):
+    """A status report (poll answer or webhook payload) whose values cannot be trusted."""
+
+
 @dataclass(frozen=True)
 class ImageResult:
-    """Get Image Result (§4.4). `status`: 1 queued, 2 processing, 3 completed, 4 failed."""
+    """Akool's status of one job, decoded once whether a poll (§4.4) or a webhook (§5.2)
+    reported it. `status`: 1 queued, 2 processing, 3 completed, 4 failed.
+
+    `buttons` and `used_buttons` are None when the report does not carry them: webhooks never
+    do, so a job finished by webhook must ask for them with one poll.
+    """
 
     id: str
     status: int
     image_url: str | None
     upscaled_urls: list[str]
-    buttons: list[str]
-    used_buttons: list[str]
+    buttons: list[str] | None
+    used_buttons: list[str] | None
     deduction_credit: int | None
     raw: dict = field(repr=False, compare=False)
 
     @property
     def available_buttons(self) -> list[str]:
         # §4.3: the official demo shows `buttons` may keep listing used ones; check both.
-        used = set(self.used_buttons)
-        return [button for button in self.buttons if button not in used]
+        used = set(self.used_buttons or ())
+        return [button for button in self.buttons or () if button not in used]
 
     @classmethod
     def from_data(cls, data: Any) -> ImageResult:
@@ -253,6 +272,42 @@ class ImageResult:
             used_buttons=_str_list(data.get("used_buttons")),
             deduction_credit=_int_or_none(data.get("deduction_credit")),
             raw=data,
+        )
+
+    @classmethod
+    def from_webhook(cls, payload: dict) -> ImageResult:
+        """A verified, decrypted webhook payload (§5.2). Raises InvalidResult for values that
+        must not touch a job: a webhook is signed with the team's key, which is no reason to
+        trust a negative charge or a file:// link."""
+        job_id = payload.get("_id")
+        status = payload.get("status")
+        if not isinstance(job_id, str) or not job_id or len(job_id) > 64:
+            raise InvalidResult("The webhook names no valid job id.")
+        if isinstance(status, bool) or status not in STATUSES:
+            raise InvalidResult(f"The webhook status {status!r} is not one Akool uses.")
+        credit = payload.get("deduction_credit")
+        if credit is not None and (
+            isinstance(credit, bool)
+            or not isinstance(credit, int)
+            or not 0 <= credit <= MAX_DEDUCTION_CREDIT
+        ):
+            raise InvalidResult("The webhook's deduction_credit is not a plausible charge.")
+        url = payload.get("url")
+        if url is not None and url != "":
+            if not isinstance(url, str) or len(url) > 4000:
+                raise InvalidResult("The webhook's url is not a string.")
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise InvalidResult("The webhook's url is not an http(s) address.")
+        return cls(
+            id=job_id,
+            status=status,
+            image_url=url or None,
+            upscaled_urls=[],
+            buttons=None,
+            used_buttons=None,
+            deduction_credit=credit,
+            raw=payload,
         )
 
 
@@ -349,6 +404,7 @@ class AkoolClient:
         use_token: bool = False,
         connect_timeout: float = 5,
         read_timeout: float = 30,
+        create_read_timeout: float = 120,
         get_retries: int = 3,
         backoff: float = 0.5,
         session: requests.Session | None = None,
@@ -360,6 +416,9 @@ class AkoolClient:
         self.client_id = client_id
         self.use_token = use_token
         self.timeout = (connect_timeout, read_timeout)
+        # Creates are never retried, so a slow answer must be waited for: giving up early
+        # turns a job Akool accepted into "outcome unknown".
+        self.create_timeout = (connect_timeout, create_read_timeout)
         self.get_retries = max(0, int(get_retries))
         self.backoff = backoff
         self._session = session or requests.Session()
@@ -644,7 +703,7 @@ class AkoolClient:
                 params=params,
                 json=json_body,
                 headers=all_headers,
-                timeout=self.timeout,
+                timeout=self.create_timeout if create else self.timeout,
             )
         except rex.RequestException as exc:
             error = _network_error(exc, create=create)

@@ -214,6 +214,7 @@ class Team(models.Model):
     def akool_client(self, **kwargs):
         from .akool_client import AkoolClient
 
+        kwargs.setdefault("create_read_timeout", settings.AKOOL_CREATE_TIMEOUT_SECONDS)
         return AkoolClient(
             self.akool_base_url(),
             self.api_key,
@@ -235,6 +236,11 @@ class Team(models.Model):
         if not settings.PUBLIC_BASE_URL or not self.client_id:
             return ""
         return f"{settings.PUBLIC_BASE_URL}/hooks/akool/{self.webhook_token}/"
+
+    @property
+    def webhooks_need_client_id(self):
+        """The app takes webhooks, but Akool signs them with the clientId this team lacks."""
+        return bool(settings.PUBLIC_BASE_URL) and self.has_credentials and not self.client_id
 
     def zone(self):
         try:
@@ -457,8 +463,13 @@ class JobQuerySet(models.QuerySet):
         return self.filter(state__in=PENDING_STATES)
 
     def due_for_poll(self, now=None):
+        """Jobs to ask Akool about: those in flight, and finished ones whose buttons a
+        webhook could not tell (webhooks carry none)."""
         now = now or timezone.now()
-        return self.filter(state__in=FOLLOWED_STATES, next_poll_at__lte=now)
+        return self.filter(
+            Q(state__in=FOLLOWED_STATES) | Q(state=State.DONE, buttons__isnull=True),
+            next_poll_at__lte=now,
+        )
 
     def due_for_submit(self, now=None):
         now = now or timezone.now()
@@ -481,6 +492,8 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="jobs"
     )
     index = models.PositiveSmallIntegerField(default=0)
+    # A U/V child outlives its parent: it keeps its files and reads "made from a deleted
+    # image", so `button` set with no parent is a valid row.
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
@@ -495,7 +508,8 @@ class Job(models.Model):
     estimated_credit = models.PositiveIntegerField(default=0)
     result_url = models.TextField(blank=True, default="")
     result_seen_at = models.DateTimeField(null=True, blank=True)
-    buttons = models.JSONField(default=list, blank=True)
+    # None until Akool has said which U/V buttons the image offers (a webhook never does).
+    buttons = models.JSONField(default=list, blank=True, null=True)
     used_buttons = models.JSONField(default=list, blank=True)
 
     original = models.FileField(upload_to="originals/%Y/%m/", blank=True, default="")
@@ -534,11 +548,6 @@ class Job(models.Model):
             models.Index(fields=["team", "-created_at", "-id"], name="job_gallery"),
             models.Index(fields=["state", "next_poll_at"], name="job_due"),
         ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(button="") | Q(parent__isnull=False), name="button_needs_parent"
-            )
-        ]
 
     def __str__(self):
         return f"{self.generation.prompt[:40]} #{self.index + 1} ({self.state})"
@@ -549,7 +558,9 @@ class Job(models.Model):
 
     @property
     def available_buttons(self):
-        taken = set(self.used_buttons) | set(
+        if not self.buttons:
+            return []
+        taken = set(self.used_buttons or ()) | set(
             self.children.exclude(state__in=(State.FAILED, State.UNKNOWN)).values_list(
                 "button", flat=True
             )
@@ -562,6 +573,11 @@ class Job(models.Model):
             raise ValueError("Upscale and variation work on finished images only.")
         if button not in BUTTONS:
             raise ValueError(f"{button} is not an Akool button.")
+        if self.buttons is None:
+            raise ValueError(
+                "Akool has not yet said which upscales and variations this image offers; "
+                "try again in a moment."
+            )
         if button not in self.available_buttons:
             raise ValueError(f"{button} has already been used on this image.")
         from .pricing import estimate_button_credits
@@ -604,26 +620,37 @@ class Job(models.Model):
             return 60 if self.attempts == 0 else 30
         return min(2 * 1.5**self.attempts, 15)
 
-    def record_status(self, status, url="", credit=None, buttons=None, used_buttons=None):
-        """Apply a status Akool reported (by poll or webhook). True when the job is now ours
-        to store: the caller must then queue the store task.
+    def apply_status(self, result):
+        """Apply what Akool reported about this job (an `ImageResult`, from a poll or a
+        webhook alike). True when the job is now ours to store: the caller must then queue
+        the store task.
 
         Every move is a conditional update, so a webhook and a poll racing on one job apply
         it once; the loser changes nothing.
         """
+        from .akool_client import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
+
         now = timezone.now()
-        extra = {"akool_status": status}
-        if credit is not None:
-            extra["deduction_credit"] = credit
-        if buttons is not None:
-            extra["buttons"] = list(buttons)
-        if used_buttons is not None:
-            extra["used_buttons"] = list(used_buttons)
-        if status == 3 and url:
+        extra = {"akool_status": result.status}
+        if result.deduction_credit is not None:
+            extra["deduction_credit"] = result.deduction_credit
+        if result.buttons is not None:
+            extra["buttons"] = list(result.buttons)
+            extra["used_buttons"] = list(result.used_buttons or ())
+        if self.state == State.DONE:
+            # Stored already; the poll was for the buttons a webhook could not tell.
+            if result.buttons is None:
+                return False
+            self.claim(State.DONE, State.DONE, next_poll_at=None, **extra)
+            return False
+        if result.status == STATUS_COMPLETED and result.image_url:
+            if result.buttons is None:
+                # Unknown, not "none": the store task asks Akool once.
+                extra["buttons"] = None
             return self.claim(
                 FOLLOWED_STATES,
                 State.STORING,
-                result_url=url,
+                result_url=result.image_url,
                 result_seen_at=now,
                 completed_at=now,
                 lease_until=now + timedelta(seconds=settings.STORE_LEASE_SECONDS),
@@ -631,17 +658,21 @@ class Job(models.Model):
                 attempts=0,
                 **extra,
             )
-        if status == 4:
+        if result.status == STATUS_FAILED:
             self.mark_failed(
                 "Akool could not generate this image (it reported a failure). "
                 "Try again, perhaps with a different prompt.",
                 from_states=FOLLOWED_STATES,
+                **extra,
             )
             return False
         # 1, 2, or 3 whose URL is not there yet (Akool can lag): keep following.
-        target = State.PROCESSING if status in (2, 3) else self.state
         if self.state not in FOLLOWED_STATES:
             return False
+        if result.status in (STATUS_PROCESSING, STATUS_COMPLETED):
+            target = State.PROCESSING
+        else:
+            target = self.state
         self.claim(
             FOLLOWED_STATES,
             target,
@@ -651,7 +682,9 @@ class Job(models.Model):
         )
         return False
 
-    def mark_failed(self, message, code=None, state=State.FAILED, from_states=PENDING_STATES):
+    def mark_failed(
+        self, message, code=None, state=State.FAILED, from_states=PENDING_STATES, **changes
+    ):
         return self.claim(
             from_states,
             state,
@@ -659,6 +692,7 @@ class Job(models.Model):
             error_code=code,
             next_poll_at=None,
             lease_until=None,
+            **changes,
         )
 
 

@@ -19,7 +19,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from . import budgets
-from .akool_client import AkoolError, DownloadError, ErrorKind
+from .akool_client import STATUS_COMPLETED, AkoolError, DownloadError, ErrorKind, ImageResult
 from .imaging import InvalidImage, derive
 from .models import (
     FOLLOWED_STATES,
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 
 MAX_SUBMIT_ATTEMPTS = 5
 MAX_STORE_ATTEMPTS = 6
+# Asking for a finished image's buttons is a free read; after this many failures the image
+# is left without U/V rather than asked about forever.
+MAX_BUTTON_ATTEMPTS = 8
 DOWNLOAD_MAX_BYTES = 200 * 1024 * 1024
 # Akool's result URLs live for 7 days; after that a download can only fail.
 RESULT_URL_LIFETIME = timedelta(days=7)
@@ -42,6 +45,7 @@ RESULT_URL_LIFETIME = timedelta(days=7)
 STUCK_AFTER = timedelta(minutes=30)
 POLL_CONCURRENCY = 8
 POLL_BATCH = 200
+ORPHANED = "The image this was made from has been deleted, so it cannot be sent to Akool."
 # One follow_jobs task runs for about this long, then hands over to a fresh one, so no task
 # gets near the queue's timeout.
 FOLLOW_RUN_SECONDS = 20
@@ -83,7 +87,7 @@ def _claim_drafts(queryset):
 def submit_generation(generation_id):
     """1. Claim the generation's draft jobs. 2. Send ONE create call for all of them.
     3. Record every returned Akool id in one transaction, or record the failure."""
-    jobs = _claim_drafts(Job.objects.filter(generation_id=generation_id, parent__isnull=True))
+    jobs = _claim_drafts(Job.objects.filter(generation_id=generation_id, button=""))
     if not jobs:
         return
     generation, team = jobs[0].generation, jobs[0].team
@@ -107,10 +111,13 @@ def submit_generation(generation_id):
 
 def submit_button(job_id):
     """1. Claim the U/V child job. 2. Send ONE createbybutton call. 3. Record the new id."""
-    jobs = _claim_drafts(Job.objects.filter(pk=job_id, parent__isnull=False))
+    jobs = _claim_drafts(Job.objects.filter(pk=job_id).exclude(button=""))
     if not jobs:
         return
     job = jobs[0]
+    if job.parent is None:
+        job.mark_failed(ORPHANED, from_states=(State.SUBMITTING,))
+        return
     try:
         created = job.team.akool_client().create_by_button(
             job.parent.akool_id, job.button, webhook_url=job.team.webhook_url()
@@ -228,7 +235,7 @@ def follow_once():
         pushed = Job.objects.filter(pk=job.pk, state=State.DRAFT, next_poll_at__lte=now).update(
             next_poll_at=now + timedelta(seconds=60)
         )
-        if pushed and job.parent_id:
+        if pushed and job.button:
             enqueue(submit_button, job.pk)
         elif pushed:
             enqueue(submit_generation, job.generation_id)
@@ -253,25 +260,42 @@ def _fetch_status(job):
 
 
 def _apply_poll(job, result):
-    now = timezone.now()
     if isinstance(result, AkoolError):
-        if result.kind == ErrorKind.TRANSIENT:
+        _poll_failed(job, result)
+    else:
+        apply_status(job, result)
+
+
+def _poll_failed(job, error):
+    now = timezone.now()
+    if job.state == State.DONE:
+        # Only the buttons were missing: the image is safe whatever happens here.
+        if error.kind == ErrorKind.TRANSIENT and job.attempts + 1 < MAX_BUTTON_ATTEMPTS:
             job.claim(
-                FOLLOWED_STATES,
-                job.state,
+                State.DONE,
+                State.DONE,
                 attempts=job.attempts + 1,
-                next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=30)),
+                next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=300)),
             )
         else:
-            job.mark_failed(result.message, code=result.code, from_states=FOLLOWED_STATES)
+            log.warning("gave up asking Akool for the buttons of job %s: %s", job.pk, error)
+            job.claim(State.DONE, State.DONE, buttons=[], next_poll_at=None)
         return
-    if job.record_status(
-        result.status,
-        result.image_url,
-        result.deduction_credit,
-        result.available_buttons,
-        result.used_buttons,
-    ):
+    if error.kind == ErrorKind.TRANSIENT:
+        job.claim(
+            FOLLOWED_STATES,
+            job.state,
+            attempts=job.attempts + 1,
+            next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=30)),
+        )
+    else:
+        job.mark_failed(error.message, code=error.code, from_states=FOLLOWED_STATES)
+
+
+def apply_status(job, result):
+    """The one path for a status Akool reported, by poll or by webhook: move the job, and
+    queue the store when it is ours to store."""
+    if job.apply_status(result):
         enqueue(store_job, job.pk)
 
 
@@ -307,23 +331,13 @@ def _give_up_stuck(now):
 # --- webhooks --------------------------------------------------------------------------------
 
 
-def apply_webhook(team, payload):
-    """Move the job a verified webhook speaks of. Safe to race with the poller."""
-    job = (
-        Job.objects.filter(team=team, akool_id=str(payload.get("_id", "")))
-        .select_related("team")
-        .first()
-    )
+def apply_webhook(team, result: ImageResult):
+    """Move the job a verified, decoded webhook speaks of. Safe to race with the poller.
+    False when the team has no such job."""
+    job = Job.objects.filter(team=team, akool_id=result.id).select_related("team").first()
     if job is None:
         return False
-    status = payload.get("status")
-    if not isinstance(status, int):
-        return False
-    credit = payload.get("deduction_credit")
-    if job.record_status(
-        status, payload.get("url") or "", credit if isinstance(credit, int) else None
-    ):
-        enqueue(store_job, job.pk)
+    apply_status(job, result)
     return True
 
 
@@ -344,6 +358,7 @@ def store_job(job_id):
             from_states=(State.STORING,),
         )
         return
+    buttons = _learn_buttons(job)
     with tempfile.TemporaryFile() as tmp:
         try:
             size = job.team.akool_client().download(
@@ -360,10 +375,26 @@ def store_job(job_id):
         except InvalidImage as error:
             _store_failed(job, str(error), permanent=True)
             return
-        _save_files(job, tmp, size, derived)
+        _save_files(job, tmp, size, derived, buttons)
 
 
-def _save_files(job, tmp, size, derived):
+def _learn_buttons(job):
+    """Webhooks carry no buttons, so a job finished by one asks Akool once, before it is
+    marked done. Returns (buttons, used_buttons), or None when still unknown (the follower
+    asks again later; the image is stored either way)."""
+    if job.buttons is not None:
+        return job.buttons, job.used_buttons
+    try:
+        result = job.team.akool_client(get_retries=1).get_result(job.akool_id)
+    except AkoolError as error:
+        log.info("could not fetch the buttons of job %s yet: %s", job.pk, error)
+        return None
+    if result.status != STATUS_COMPLETED:
+        return None
+    return result.buttons, result.used_buttons
+
+
+def _save_files(job, tmp, size, derived, buttons):
     ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[derived.format]
     name = f"{job.team.code}/{job.code}"
     tmp.seek(0)
@@ -371,6 +402,10 @@ def _save_files(job, tmp, size, derived):
     job.thumbnail.save(f"{name}.webp", ContentFile(derived.thumbnail), save=False)
     job.preview.save(f"{name}.webp", ContentFile(derived.preview), save=False)
     now = timezone.now()
+    if buttons is None:
+        learnt = {"buttons": None, "next_poll_at": now}
+    else:
+        learnt = {"buttons": buttons[0], "used_buttons": buttons[1]}
     done = job.claim(
         State.STORING,
         State.DONE,
@@ -389,7 +424,11 @@ def _save_files(job, tmp, size, derived):
         lease_until=None,
         error_code=None,
         error_message="",
+        attempts=0,
+        **learnt,
     )
+    if buttons is None and done:
+        enqueue(follow_jobs)
     if not done:
         # Another worker stored it first (or it was deleted): keep exactly one copy.
         for field in (job.original, job.thumbnail, job.preview):
@@ -397,25 +436,33 @@ def _save_files(job, tmp, size, derived):
 
 
 def _store_failed(job, message, expired=False, permanent=False):
-    if expired:
+    # A CDN can answer 403/404 for a while after Akool reports the job done, so a fresh link
+    # is taken as gone only once the grace has passed; until then it is retried.
+    if expired and not _within_link_grace(job):
         job.mark_failed(
             f"The result link has expired: {message}",
             state=State.EXPIRED,
             from_states=(State.STORING,),
         )
-    elif permanent or job.attempts + 1 >= MAX_STORE_ATTEMPTS:
+        return
+    if not expired and (permanent or job.attempts + 1 >= MAX_STORE_ATTEMPTS):
         job.mark_failed(f"The image could not be saved: {message}", from_states=(State.STORING,))
-    else:
-        # Keep the job in STORING with a short lease: when it runs out, the follower retries.
-        delay = _backoff(job.attempts + 1, base=5, cap=120)
-        job.claim(
-            State.STORING,
-            State.STORING,
-            attempts=job.attempts + 1,
-            error_message=f"Retrying download: {message}",
-            lease_until=timezone.now() + timedelta(seconds=delay),
-        )
-        enqueue(follow_jobs)
+        return
+    # Keep the job in STORING with a short lease: when it runs out, the follower retries.
+    delay = _backoff(job.attempts + 1, base=5, cap=120)
+    job.claim(
+        State.STORING,
+        State.STORING,
+        attempts=job.attempts + 1,
+        error_message=f"Retrying download: {message}",
+        lease_until=timezone.now() + timedelta(seconds=delay),
+    )
+    enqueue(follow_jobs)
+
+
+def _within_link_grace(job):
+    grace = timedelta(seconds=settings.RESULT_LINK_GRACE_SECONDS)
+    return job.result_seen_at is not None and timezone.now() - job.result_seen_at < grace
 
 
 # --- starting work ---------------------------------------------------------------------------
@@ -455,7 +502,9 @@ def press_button(job, button, author):
 
 def retry(job, author):
     """A failed, unknown or expired job asks again: a fresh job, never the old one resent."""
-    if job.parent_id:
+    if job.button:
+        if job.parent is None:
+            raise ValueError(ORPHANED)
         return press_button(job.parent, job.button, author)
     generation = job.generation.copy(author, batch=1)
     start_generation(generation)

@@ -274,14 +274,25 @@ def test_api_key_mode_sends_x_api_key_and_no_authorization(mocked, client):
 
 
 def test_every_request_uses_connect_and_read_timeouts(mocked):
-    client = AkoolClient(BASE, API_KEY, connect_timeout=2, read_timeout=11)
+    client = AkoolClient(BASE, API_KEY, connect_timeout=2, read_timeout=11, create_read_timeout=95)
     mocked.post(CREATE_URL, json=ok(job_record()))
     mocked.get(CREDIT_URL, json=ok({"credit": 5}))
 
     client.create_image(prompt="a lake")
     client.credit_info()
 
-    assert [call.request.req_kwargs["timeout"] for call in mocked.calls] == [(2, 11), (2, 11)]
+    # A create is never retried, so it waits longer for its answer than a read does.
+    assert [call.request.req_kwargs["timeout"] for call in mocked.calls] == [(2, 95), (2, 11)]
+
+
+def test_a_team_client_waits_two_minutes_for_a_create(settings):
+    from generator.models import Team
+
+    assert settings.AKOOL_CREATE_TIMEOUT_SECONDS >= 120
+    assert settings.SUBMIT_LEASE_SECONDS > settings.AKOOL_CREATE_TIMEOUT_SECONDS
+    settings.AKOOL_CREATE_TIMEOUT_SECONDS = 77
+    client = Team(api_key="k" * 32).akool_client()
+    assert client.create_timeout[1] == 77 and client.timeout[1] < 77
 
 
 def test_base_url_with_trailing_slash_still_builds_clean_paths(mocked):

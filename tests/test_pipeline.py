@@ -16,9 +16,26 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 SIZES_1080P = {"1:1": (1920, 1920), "16:9": (1920, 1080), "2:3": (1280, 1920), "3:4": (1440, 1920)}
 
 
+@pytest.fixture(params=["polling", "webhook"])
+def mode(request, pipeline_settings, live_server):
+    """Both ways Akool's results reach us: polling alone, or signed, encrypted webhooks from
+    the sandbox (PUBLIC_BASE_URL set, as in production) with polling as the safety net."""
+    if request.param == "webhook":
+        pipeline_settings.PUBLIC_BASE_URL = live_server.url
+    return request.param
+
+
 @pytest.fixture
-def team(pipeline_team):
+def team(pipeline_team, mode):
+    if mode == "webhook":
+        assert pipeline_team.webhook_url()
     return pipeline_team
+
+
+def assert_mode_was_used(mode):
+    """Webhook mode really ran on webhooks: every finished job was reported by one."""
+    webhooks = SandboxRequest.objects.filter(kind="webhook").count()
+    assert (webhooks > 0) == (mode == "webhook")
 
 
 def generate(team, prompt, batch=1, scale="1:1", resolution="1080p", **fields):
@@ -54,7 +71,7 @@ def creates_per_prompt():
     )
 
 
-def test_twenty_generations_of_four_are_all_stored_at_the_right_size(team, start_worker):
+def test_twenty_generations_of_four_are_all_stored_at_the_right_size(team, mode, start_worker):
     scales = list(SIZES_1080P)
     generations = [
         generate(team, f"harbour at dawn {i}", batch=4, scale=scales[i % len(scales)])
@@ -79,9 +96,10 @@ def test_twenty_generations_of_four_are_all_stored_at_the_right_size(team, start
     # One create call per generation, each asking for four images.
     assert SandboxRequest.objects.filter(kind="create", code=1000).count() == 20
     assert set(creates_per_prompt().values()) == {4}
+    assert_mode_was_used(mode)
 
 
-def test_upscale_and_variation_children_are_stored_and_linked(team, start_worker):
+def test_upscale_and_variation_children_are_stored_and_linked(team, mode, start_worker):
     from generator.tasks import press_button
 
     generation = generate(team, "lighthouse in fog", batch=1, scale="16:9")
@@ -93,6 +111,8 @@ def test_upscale_and_variation_children_are_stored_and_linked(team, start_worker
         message="the parent image",
     )
     parent.refresh_from_db()
+    # Offered in both modes: a webhook carries no buttons, so they were asked for once.
+    assert parent.buttons == ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"]
     assert "U2" in parent.available_buttons and "V3" in parent.available_buttons
 
     upscale = press_button(parent, "U2", parent.author)
@@ -111,9 +131,13 @@ def test_upscale_and_variation_children_are_stored_and_linked(team, start_worker
     assert "U2" not in parent.available_buttons
     with pytest.raises(ValueError, match="already been used"):
         parent.press_button("U2", parent.author)
+    # The variation is an image of its own with buttons; the 4K upscale offers none.
+    assert variation.buttons == ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"]
+    assert upscale.buttons == []
+    assert_mode_was_used(mode)
 
 
-def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, start_worker, settings):
+def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, mode, start_worker, settings):
     from django_q.models import Schedule
 
     # The per-minute schedule from the migration (the test database is flushed between tests).
@@ -143,10 +167,12 @@ def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, start_work
     assert SandboxRequest.objects.filter(kind="create", code=1000).count() == 14
     # Stored exactly once: one download per image... at most one original per job on disk.
     assert jobs.values("sha256").distinct().count() == 56
+    assert not jobs.filter(buttons__isnull=True).exists()
+    assert_mode_was_used(mode)
 
 
 def test_with_a_third_of_calls_failing_every_job_ends_clearly_and_none_twice(
-    team, start_worker, settings
+    team, mode, start_worker, settings
 ):
     settings.SANDBOX_FAULT_RATE = 0.3
     for i in range(10):
@@ -162,6 +188,9 @@ def test_with_a_third_of_calls_failing_every_job_ends_clearly_and_none_twice(
     # Never duplicated: no prompt got more images at Akool than it asked for.
     assert all(count <= 2 for count in creates_per_prompt().values())
     assert jobs.filter(state=State.DONE).count() >= 10
+    # A failed status report still records what Akool said.
+    for job in jobs.filter(state=State.FAILED, akool_status__isnull=False):
+        assert job.akool_status in (1, 2, 4)
 
 
 def test_a_dropped_create_is_outcome_unknown_and_never_resent(team, start_worker):
@@ -187,22 +216,26 @@ def test_a_dropped_create_is_outcome_unknown_and_never_resent(team, start_worker
     assert Job.objects.get(pk=job.pk).state == State.UNKNOWN
 
 
-def test_webhooks_and_polling_together_store_each_image_once(
-    team, start_worker, settings, live_server
+def test_webhook_mode_downloads_each_image_once_and_barely_polls(
+    team, mode, start_worker, live_server
 ):
-    settings.PUBLIC_BASE_URL = live_server.url
+    if mode != "webhook":
+        pytest.skip("webhook mode only")
     for i in range(5):
         generate(team, f"desert bloom {i}", batch=2)
-    start_worker(PUBLIC_BASE_URL=live_server.url)
+    start_worker()
     jobs = Job.objects.filter(team=team)
     wait_for(all_settled(jobs), timeout=120, message="webhook-driven jobs")
     assert set(jobs.values_list("state", flat=True)) == {State.DONE}
-    assert SandboxRequest.objects.filter(kind="webhook").exists()
     assert SandboxRequest.objects.filter(kind="download").count() == 10
+    # One read per image for its buttons, not a poll every few seconds.
+    assert SandboxRequest.objects.filter(kind="result").count() <= 10 + 2
+    assert not jobs.filter(buttons__isnull=True).exists()
 
 
-def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, monkeypatch):
+def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, mode, monkeypatch):
     from generator import tasks
+    from generator.akool_client import ImageResult
 
     generation = Generation.objects.create(team=team, prompt="race", batch=1)
     job = generation.create_jobs()[0]
@@ -210,6 +243,10 @@ def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, monkeypatch)
     queued = []
     monkeypatch.setattr(tasks, "enqueue", lambda func, *args: queued.append((func, args)))
     barrier = threading.Barrier(2)
+    webhook = ImageResult.from_webhook({"_id": "a" * 24, "status": 3, "url": "http://x/1.png"})
+    poll = ImageResult.from_data(
+        {"_id": "a" * 24, "image_status": 3, "image": "http://x/1.png", "buttons": ["U1"]}
+    )
 
     def deliver(kind):
         from django.db import connection
@@ -218,9 +255,9 @@ def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, monkeypatch)
         barrier.wait()
         try:
             if kind == "webhook":
-                tasks.apply_webhook(team, {"_id": "a" * 24, "status": 3, "url": "http://x/1.png"})
-            elif fresh.record_status(3, "http://x/1.png"):
-                tasks.enqueue(tasks.store_job, fresh.pk)
+                tasks.apply_webhook(team, webhook)
+            else:
+                tasks.apply_status(fresh, poll)
         finally:
             connection.close()
 

@@ -7,6 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import imaging, source_links
+from ..akool_client import ImageResult, InvalidResult
 from ..akool_webhook import WebhookError, verify_and_decrypt
 from ..models import Team
 from ..storage import file_response
@@ -31,11 +32,12 @@ def akool_webhook(request, token):
         raise Http404
     try:
         payload = verify_and_decrypt(request.body, team.client_id, team.api_key)
-    except WebhookError as error:
+        result = ImageResult.from_webhook(payload)
+    except (WebhookError, InvalidResult) as error:
         # The reason is safe to log and return: it never includes key material.
         log.warning("rejected a webhook for team %s: %s", team.code, error)
         return JsonResponse({"error": str(error)}, status=400)
-    apply_webhook(team, payload)
+    apply_webhook(team, result)
     return JsonResponse({})
 
 
