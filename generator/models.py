@@ -212,8 +212,12 @@ class Team(models.Model):
         return settings.AKOOL_SANDBOX_URL if self.is_sandbox else settings.AKOOL_BASE_URL
 
     def akool_client(self, **kwargs):
-        from .akool_client import AkoolClient
+        """The client for this team's Akool. Raises a TRANSIENT AkoolError while its secrets
+        cannot be decrypted: work waits (backing off) until an admin mends the key."""
+        from .akool_client import AkoolClient, AkoolError, ErrorKind
 
+        if self.credentials_unreadable:
+            raise AkoolError(UNREADABLE_KEY, kind=ErrorKind.TRANSIENT)
         kwargs.setdefault("create_read_timeout", settings.AKOOL_CREATE_TIMEOUT_SECONDS)
         return AkoolClient(
             self.akool_base_url(),
@@ -233,7 +237,7 @@ class Team(models.Model):
 
     def webhook_url(self):
         """The callback URL Akool should post to, or "" when the app is not reachable."""
-        if not settings.PUBLIC_BASE_URL or not self.client_id:
+        if not settings.PUBLIC_BASE_URL or self.credentials_unreadable or not self.client_id:
             return ""
         return f"{settings.PUBLIC_BASE_URL}/hooks/akool/{self.webhook_token}/"
 

@@ -5,6 +5,7 @@ moved on. Every step is claimed with a conditional UPDATE so two workers never d
 a create call (which costs money) is never sent twice for one job.
 """
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -18,8 +19,8 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from . import budgets
-from .akool_client import STATUS_COMPLETED, AkoolError, DownloadError, ErrorKind, ImageResult
+from . import budgets, imaging, ssrf, storage
+from .akool_client import STATUS_COMPLETED, AkoolError, ErrorKind, ImageResult
 from .imaging import InvalidImage, derive
 from .models import (
     FOLLOWED_STATES,
@@ -359,18 +360,22 @@ def store_job(job_id):
         )
         return
     buttons = _learn_buttons(job)
-    with tempfile.TemporaryFile() as tmp:
+    # A result link comes from Akool's answer or a webhook: it must not make us fetch inside
+    # the network, whoever signed it.
+    with tempfile.TemporaryFile() as tmp, ssrf.result_session(job.team.is_sandbox) as session:
         try:
             size = job.team.akool_client().download(
                 job.result_url,
                 tmp,
                 max_bytes=DOWNLOAD_MAX_BYTES,
                 deadline=settings.DOWNLOAD_DEADLINE_SECONDS,
+                session=session,
             )
             derived = derive(tmp)
-        except DownloadError as error:
+        except AkoolError as error:  # a DownloadError, or the team's key is unreadable
             permanent = error.kind != ErrorKind.TRANSIENT
-            _store_failed(job, error.message, expired=error.expired, permanent=permanent)
+            expired = getattr(error, "expired", False)
+            _store_failed(job, error.message, expired=expired, permanent=permanent)
             return
         except InvalidImage as error:
             _store_failed(job, str(error), permanent=True)
@@ -395,12 +400,33 @@ def _learn_buttons(job):
 
 
 def _save_files(job, tmp, size, derived, buttons):
-    ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[derived.format]
     name = f"{job.team.code}/{job.code}"
     tmp.seek(0)
-    job.original.save(f"{name}.{ext}", File(tmp), save=False)
-    job.thumbnail.save(f"{name}.webp", ContentFile(derived.thumbnail), save=False)
-    job.preview.save(f"{name}.webp", ContentFile(derived.preview), save=False)
+    files = (
+        (job.original, f"{name}.{imaging.extension(derived.format)}", File(tmp)),
+        (job.thumbnail, f"{name}.webp", ContentFile(derived.thumbnail)),
+        (job.preview, f"{name}.webp", ContentFile(derived.preview)),
+    )
+    try:
+        for field, file_name, content in files:
+            storage.save_file(field, file_name, content)
+    except storage.StorageUnavailable:
+        log.warning("media storage unavailable while storing job %s", job.pk)
+        for field, _, _ in files:
+            if field.name:
+                with contextlib.suppress(*storage.STORAGE_ERRORS):
+                    field.storage.delete(field.name)
+        # Not the link's fault, so it does not use up the job's attempts; the 7-day link
+        # lifetime still ends it if storage never comes back.
+        delay = _backoff(job.attempts + 1, base=5, cap=120)
+        job.claim(
+            State.STORING,
+            State.STORING,
+            error_message="Storage unavailable, retrying.",
+            lease_until=timezone.now() + timedelta(seconds=delay),
+        )
+        enqueue(follow_jobs)
+        return
     now = timezone.now()
     if buttons is None:
         learnt = {"buttons": None, "next_poll_at": now}

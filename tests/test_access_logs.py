@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from generator.forms import SOURCE_SALT
+from generator import source_links
 from generator.log_filters import TOKEN_PATHS, RedactTokens, redact
 from generator.models import Invitation, Role, Team
 from tests.fixtures_people import make_user
@@ -92,12 +92,11 @@ def secret_urls():
     invitation = Invitation.objects.create(team=team, email="new@example.com", invited_by=owner)
     uid = urlsafe_base64_encode(force_bytes(owner.pk))
     reset_token = default_token_generator.make_token(owner)
-    source_token = signing.dumps(str(invitation.code), salt=SOURCE_SALT)
+    source_token = signing.dumps(f"u:{invitation.code}", salt=source_links.SALT)
     invite = reverse("invite", args=[invitation.code])
     urls = {
         "webhook": reverse("akool_webhook", args=[team.webhook_token]),
         "source": reverse("source_image", args=[source_token]),
-        "source image": reverse("image_source", args=[source_token]),
         "invitation": invite,
         "reset": reverse("password_reset_confirm", args=[uid, reset_token]),
         "sign-in coming back to the invitation": f"{reverse('login')}?next={invite}",
@@ -128,7 +127,6 @@ def test_gunicorn_with_the_shipped_config_logs_no_token(gunicorn):
     for shown in (
         "POST /hooks/akool/***/",
         "GET /source/***/",
-        "GET /source-images/***/",
         "GET /invite/***/",
         "GET /password/reset/***/***/",
         "GET /login/?next=/invite/***/",

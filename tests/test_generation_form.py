@@ -12,6 +12,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 
+from generator import source_links
 from generator.forms import GenerationForm
 from generator.models import Backend, Team
 from tests.instants import SOME, at
@@ -170,7 +171,7 @@ def test_uploads_are_served_at_a_signed_public_address(live_team, settings, clie
 
 
 @at(*SOME)
-def test_an_upload_link_works_for_seven_days_and_then_stops(
+def test_an_upload_link_works_for_its_lifetime_and_then_stops(
     instant, time_machine, live_team, settings, client, tmp_path
 ):
     settings.PUBLIC_BASE_URL = "https://studio.example.com"
@@ -178,13 +179,32 @@ def test_an_upload_link_works_for_seven_days_and_then_stops(
     f = form(live_team, {"source_file": png()}, mode="i2i")
     assert f.is_valid(), f.errors
     path = f.save(author=None).source_url.removeprefix("https://studio.example.com")
-    # Akool may fetch it late (a queued job); seven days of real time, whatever the clocks do.
-    time_machine.move_to(instant.utc + timedelta(days=7, seconds=-1), tick=False)
+    # Akool fetches it at job start: the link's lifetime of real time, whatever the clocks do.
+    time_machine.move_to(instant.utc + source_links.LIFETIME - timedelta(seconds=1), tick=False)
     response = client.get(path)
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
-    time_machine.move_to(instant.utc + timedelta(days=7, seconds=1), tick=False)
+    time_machine.move_to(instant.utc + source_links.LIFETIME + timedelta(seconds=1), tick=False)
     assert client.get(path).status_code == 404
+
+
+def test_the_apps_own_image_is_a_source_even_on_an_intranet_address(
+    live_team, settings, tmp_path
+):
+    """PUBLIC_BASE_URL may be private (Akool reaching the app through a tunnel or a VPN):
+    the app's own signed links are recognised, not refused as private addresses."""
+    from generator.models import Generation, Job, State
+
+    settings.PUBLIC_BASE_URL = "http://10.20.30.40:8000"
+    generation = Generation.objects.create(team=live_team, prompt="mine", batch=1)
+    job = generation.create_jobs()[0]
+    Job.objects.filter(pk=job.pk).update(state=State.DONE, original="originals/x.png")
+    own = source_links.url_for(Job.objects.get(pk=job.pk))
+    assert own.startswith("http://10.20.30.40:8000/source/")
+    f = form(live_team, {}, mode="i2i", source_url=own)
+    assert f.is_valid(), f.errors
+    stranger = form(live_team, {}, mode="i2i", source_url="http://10.20.30.40:8000/x.png")
+    assert "source_url" in stranger.errors
 
 
 def test_a_non_image_upload_is_refused(sandbox_team):

@@ -7,7 +7,6 @@ import responses
 import time_machine
 from django.core.files.base import ContentFile
 from django.urls import reverse
-from django.utils import timezone
 
 from generator import tasks
 from generator.akool_client import ImageResult
