@@ -188,9 +188,7 @@ def test_an_upload_link_works_for_its_lifetime_and_then_stops(
     assert client.get(path).status_code == 404
 
 
-def test_the_apps_own_image_is_a_source_even_on_an_intranet_address(
-    live_team, settings, tmp_path
-):
+def test_the_apps_own_image_is_a_source_even_on_an_intranet_address(live_team, settings, tmp_path):
     """PUBLIC_BASE_URL may be private (Akool reaching the app through a tunnel or a VPN):
     the app's own signed links are recognised, not refused as private addresses."""
     from generator.models import Generation, Job, State
