@@ -212,10 +212,10 @@ def test_a_dropped_connection_is_an_unknown_outcome_and_the_job_exists(sandbox_c
     assert SandboxAccount.objects.get().credit == 10_000 - 1
 
 
-def test_a_slow_answer_past_the_read_timeout_is_an_unknown_outcome(
+def test_a_slow_answer_past_the_create_timeout_is_an_unknown_outcome(
     sandbox_client_factory, sandbox_account
 ):
-    client = sandbox_client_factory(sandbox_account.api_key, read_timeout=0.2, get_retries=0)
+    client = sandbox_client_factory(sandbox_account.api_key, create_read_timeout=0.2, get_retries=0)
     with pytest.raises(AkoolError) as caught:
         client.create_image(prompt="sluggish [slow:0.6]")
     assert caught.value.kind == ErrorKind.UNKNOWN

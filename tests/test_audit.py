@@ -149,8 +149,8 @@ def test_joining_while_signed_in(outsider_client, outsider, team_a, owner):
     assert only_entry(AuditAction.MEMBER_JOINED).actor == outsider
 
 
-def test_a_used_link_writes_nothing_more(outsider_client, client, team_a, owner):
-    invitation = Invitation.objects.create(team=team_a, email="x@example.com", invited_by=owner)
+def test_a_used_link_writes_nothing_more(outsider_client, outsider, team_a, owner):
+    invitation = Invitation.objects.create(team=team_a, email=outsider.email, invited_by=owner)
     outsider_client.post(reverse("invite", args=[invitation.code]))
     outsider_client.post(reverse("invite", args=[invitation.code]))
     assert AuditEntry.objects.count() == 1

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
+from django.template.defaultfilters import pluralize
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -190,7 +191,8 @@ def test_a_new_sandbox_team_shows_the_form_and_says_try_a_prompt(member_client, 
     ):
         assert f'name="{name}"' in html
     assert 'data-mode-only="i2i"' in html and "mode-off" in html
-    assert "Estimated cost: <strong>2 credits</strong>" in html  # 4K × 1 image by default
+    one_4k = CREDITS_PER_IMAGE["4k"]  # 4K × 1 image by default
+    assert f"Estimated cost: <strong>{one_4k} credit{pluralize(one_4k)}</strong>" in html
     assert "Akool&#x27;s charge may differ" in html or "Akool's charge may differ" in html
     assert response["Vary"].count("HX-Request") == 1
 
@@ -280,7 +282,7 @@ def test_the_estimate_is_credits_per_image_times_batch(member_client, sandbox_te
     assert estimate_credits("nonsense", "x") == max(CREDITS_PER_IMAGE.values())
     url = reverse("studio_estimate", args=[sandbox_team.code])
     html = member_client.get(url, {"resolution": "4k", "batch": "3"}, **HX).content.decode()
-    assert "6 credits" in html and 'id="estimate"' in html
+    assert f"{3 * CREDITS_PER_IMAGE['4k']} credits" in html and 'id="estimate"' in html
 
 
 def test_rerun_prefills_the_form_with_the_generation(member_client, sandbox_team, owner):
