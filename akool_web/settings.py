@@ -193,7 +193,7 @@ X_FRAME_OPTIONS = "DENY"
 # ignored. Without it, behind a proxy every client shares the proxy's address.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
-# Sign-in throttling (generator/login_throttle.py). Per account: after LOGIN_FAILURE_LIMIT
+# Sign-in throttling (generator/lib/login_throttle.py). Per account: after LOGIN_FAILURE_LIMIT
 # failures each further attempt waits, the wait doubling per failure up to
 # LOGIN_DELAY_MAX_SECONDS. Per client address: LOGIN_ADDRESS_FAILURE_LIMIT failed or refused
 # attempts within LOGIN_LOCKOUT_SECONDS shut that address out for LOGIN_LOCKOUT_SECONDS.
@@ -469,7 +469,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact": {"()": "generator.log_filters.RedactTokens"}},
+    "filters": {"redact": {"()": "generator.lib.log_filters.RedactTokens"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

@@ -6,7 +6,10 @@ from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from . import budgets, imaging, source_links
+from . import budgets, source_links
+from .lib import imaging
+from .lib.ssrf import UnsafeURL, check_public_url
+from .lib.storage import save_file
 from .models import (
     MODEL_FOR_MODE,
     AuditAction,
@@ -18,8 +21,6 @@ from .models import (
     Scale,
     Team,
 )
-from .ssrf import UnsafeURL, check_public_url
-from .storage import save_file
 
 PROMPT_MAX = 2000
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from .crypto import DecryptionError, EncryptedTextField
+from .lib.crypto import DecryptionError, EncryptedTextField
 
 # --- people ----------------------------------------------------------------------------------
 
@@ -187,11 +187,10 @@ class Team(models.Model):
             return UNREADABLE_KEY
         return ""
 
-    def use_sandbox(self):
-        """Switch to the built-in sandbox with fresh emulator credentials (caller saves)."""
-        from .sandbox.accounts import provision_account
-
-        account = provision_account()
+    def use_sandbox(self, account):
+        """Switch to the built-in sandbox with the emulator `account` provisioned for it (the
+        caller provisions it and saves): the product reaches the emulator only through its URL
+        and that one provisioning call."""
         self.backend = Backend.SANDBOX
         self.use_token_auth = False
         self.set_credentials(account.api_key, account.client_id)
@@ -214,7 +213,7 @@ class Team(models.Model):
     def akool_client(self, **kwargs):
         """The client for this team's Akool. Raises a TRANSIENT AkoolError while its secrets
         cannot be decrypted: work waits (backing off) until an admin mends the key."""
-        from .akool_client import AkoolClient, AkoolError, ErrorKind
+        from .akool.client import AkoolClient, AkoolError, ErrorKind
 
         if self.credentials_unreadable:
             raise AkoolError(UNREADABLE_KEY, kind=ErrorKind.TRANSIENT)
@@ -632,7 +631,7 @@ class Job(models.Model):
         Every move is a conditional update, so a webhook and a poll racing on one job apply
         it once; the loser changes nothing.
         """
-        from .akool_client import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
+        from .akool.client import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
 
         now = timezone.now()
         extra = {"akool_status": result.status}

@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from . import budgets, imaging, ssrf, storage
-from .akool_client import STATUS_COMPLETED, AkoolError, ErrorKind, ImageResult
-from .imaging import InvalidImage, derive
+from . import budgets
+from .akool.client import STATUS_COMPLETED, AkoolError, ErrorKind, ImageResult
+from .lib import imaging, ssrf, storage
+from .lib.imaging import InvalidImage, derive
 from .models import (
     FOLLOWED_STATES,
     PENDING_STATES,

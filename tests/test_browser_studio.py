@@ -11,8 +11,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from generator.imaging import derive
+from generator.lib.imaging import derive
 from generator.models import Generation, Job, State
+from generator.sandbox.accounts import provision_account
 from generator.sandbox.images import render_png
 from tests.fixtures_pipeline import wait_for
 
@@ -52,7 +53,7 @@ def expect(target, **kwargs):
 
 @pytest.fixture
 def sandbox_team(team_a):
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.save()
     return team_a
 

@@ -25,6 +25,7 @@ from generator.models import (
     Team,
 )
 from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
+from generator.sandbox.accounts import provision_account
 from generator.sandbox.models import SandboxRequest
 from generator.tasks import press_button, start_generation
 from tests.fixtures_people import make_user
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.usefixtures("instant")
 def team(instant, team_a):
     """Team A on the built-in sandbox, in the zone of the instant the clock is pinned at, 1
     credit per 1080p image and 2 per 4K image."""
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.time_zone = instant.zone
     team_a.save()
     return team_a

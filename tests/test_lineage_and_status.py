@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from generator import tasks
-from generator.akool_client import ImageResult
+from generator.akool.client import ImageResult
 from generator.models import Backend, Generation, Job, State, Team
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +110,7 @@ def test_a_done_job_missing_its_buttons_is_polled_once_then_left_alone(team_a):
 
 
 def test_asking_for_buttons_gives_up_without_touching_the_image(team_a):
-    from generator.akool_client import AkoolError, ErrorKind
+    from generator.akool.client import AkoolError, ErrorKind
 
     with time_machine.travel(NOW, tick=False):
         job = make_job(team_a, buttons=None, next_poll_at=NOW)
@@ -280,7 +280,7 @@ def test_a_slow_create_answer_is_waited_for_and_a_timeout_is_unknown(
 ):
     """Scaled down: reads give up after 0.5 s, yet a create answered after 2 s succeeds because
     creates have their own, longer wait (two minutes by default); past it, unknown."""
-    from generator.akool_client import AkoolError, ErrorKind
+    from generator.akool.client import AkoolError, ErrorKind
 
     # The impatient client first: the patient call below outlasts the sandbox's answer to it.
     hasty = sandbox_client_factory(

@@ -235,7 +235,7 @@ def test_webhook_mode_downloads_each_image_once_and_barely_polls(
 
 def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, mode, monkeypatch):
     from generator import tasks
-    from generator.akool_client import ImageResult
+    from generator.akool.client import ImageResult
 
     generation = Generation.objects.create(team=team, prompt="race", batch=1)
     job = generation.create_jobs()[0]

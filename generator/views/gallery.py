@@ -22,11 +22,12 @@ from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import audit, imaging
+from .. import audit
 from ..access import team_access
+from ..lib import imaging
+from ..lib.storage import file_response
 from ..models import BUTTONS, PENDING_STATES, Favourite, Job, Mode, Resolution, Role, State
 from ..search import search_generations
-from ..storage import file_response
 from ..tasks import press_button, retry
 
 PAGE_SIZE = 24

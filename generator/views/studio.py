@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import budgets, source_links
 from ..access import team_access
 from ..forms import GenerationForm
+from ..lib.storage import StorageUnavailable
 from ..models import Generation, Job, Mode, Role, Scale, State
 from ..pricing import ESTIMATE_NOTE, estimate_credits
-from ..storage import StorageUnavailable
 from ..tasks import start_generation
 from .gallery import can_use_as_source, gallery_context, new_cards_response
 
