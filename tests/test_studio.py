@@ -13,10 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from generator import source_links
 from generator.models import Favourite, Generation, Job, Role, State
 from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
 from generator.sandbox.accounts import provision_account
-from generator.views.gallery import job_from_source_url
 from tests.fixtures_people import make_user
 from tests.instants import SOME, at
 
@@ -310,22 +310,22 @@ def test_use_as_source_prefills_image_to_image_with_a_signed_link_that_works(
 
 
 @at(*SOME)
-def test_a_use_as_source_link_works_for_seven_days_and_then_stops(
+def test_a_use_as_source_link_works_for_its_lifetime_and_then_stops(
     instant, time_machine, member_client, client, sandbox_team, owner
 ):
     job = make_job(sandbox_team, owner, files=True)
     html = member_client.get(studio_url(sandbox_team, source=job.code)).content.decode()
     link = re.search(r'name="source_url" value="([^"]+)"', html).group(1)
     path = urlparse(link).path
-    # Seven days of real time, whatever the clocks do meanwhile.
-    time_machine.move_to(instant.utc + timedelta(days=7, seconds=-1), tick=False)
+    # The link's lifetime of real time, whatever the clocks do meanwhile.
+    time_machine.move_to(instant.utc + source_links.LIFETIME - timedelta(seconds=1), tick=False)
     response = client.get(path)
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
-    assert job_from_source_url(link, sandbox_team) == job
-    time_machine.move_to(instant.utc + timedelta(days=7, seconds=1), tick=False)
+    time_machine.move_to(instant.utc + source_links.LIFETIME + timedelta(seconds=1), tick=False)
     assert client.get(path).status_code == 404
-    assert job_from_source_url(link, sandbox_team) is None
+    # Still recognised as the team's own image, so a form left open gets a fresh link.
+    assert source_links.source_for_url(link, sandbox_team) == job
 
 
 # --- the gallery -----------------------------------------------------------------------------
