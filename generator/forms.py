@@ -187,11 +187,10 @@ class GenerationForm(forms.Form):
         if data.get("similar") is None:
             data["similar"] = 0.5
 
-    def save(self, author):
-        """Save the generation (and its upload). Raises storage.StorageUnavailable when the
-        upload cannot be written; nothing is saved then."""
+    def build(self, author):
+        """The generation this form asks for, not stored yet (what budgets are checked on)."""
         data = self.cleaned_data
-        generation = Generation(
+        return Generation(
             team=self.team,
             author=author,
             prompt=data["prompt"],
@@ -204,6 +203,12 @@ class GenerationForm(forms.Form):
             similar=data["similar"],
             source_url=data["source_url"],
         )
+
+    def save(self, author):
+        """Save the generation (and its upload). Raises storage.StorageUnavailable when the
+        upload cannot be written; nothing is saved then."""
+        data = self.cleaned_data
+        generation = self.build(author)
         if data.get("source_file"):
             save_file(generation.source_upload, data["source_file"].name, data["source_file"])
         generation.save()

@@ -570,7 +570,7 @@ class Job(models.Model):
         )
         return [b for b in self.buttons if b not in taken]
 
-    def press_button(self, button, author):
+    def make_button_child(self, button, author):
         """Create the draft U/V child for `button`; raises ValueError with a human reason."""
         if self.state != State.DONE:
             raise ValueError("Upscale and variation work on finished images only.")

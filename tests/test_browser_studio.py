@@ -242,7 +242,7 @@ def test_a_batch_of_four_appears_at_once_and_fills_in_with_one_poll_per_interval
 
 @pytest.mark.worker
 def test_u1_makes_a_linked_child_that_appears_live(open_as, worker, sandbox_team, owner):
-    from generator.tasks import start_generation
+    from generator.starters import start_generation
 
     generation = Generation.objects.create(
         team=sandbox_team, author=owner, prompt="A red kite", resolution="1080p", batch=1

@@ -8,7 +8,7 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from generator import tasks
+from generator import starters, tasks
 from generator.akool.client import ImageResult
 from generator.models import Backend, Generation, Job, State, Team
 
@@ -93,7 +93,7 @@ def test_a_poll_completion_keeps_its_buttons(team_a):
 def test_pressing_a_button_before_akool_named_them_says_so(team_a, owner):
     job = make_job(team_a, buttons=None)
     with pytest.raises(ValueError, match="not yet said which"):
-        job.press_button("U1", owner)
+        job.make_button_child("U1", owner)
 
 
 def test_a_done_job_missing_its_buttons_is_polled_once_then_left_alone(team_a):
@@ -239,7 +239,7 @@ def test_a_child_of_a_deleted_image_cannot_be_retried_or_sent(team_a, owner, fam
     assert draft.state == State.FAILED and "has been deleted" in draft.error_message
     failed.refresh_from_db()
     with pytest.raises(ValueError, match="has been deleted"):
-        tasks.retry(failed, owner)
+        starters.retry(failed, owner)
 
 
 def test_deleting_a_team_with_upscales_and_variations_works(owner_client, team_a, family):

@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from generator.models import Generation, Job, Membership, Role, State, Team, User
 from generator.sandbox.accounts import provision_account
-from generator.tasks import start_generation
+from generator.starters import start_generation
 from tests.fixtures_pipeline import wait_for
 
 BUCKET = "akool-media-test"

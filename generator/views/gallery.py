@@ -28,7 +28,7 @@ from ..lib import imaging
 from ..lib.storage import file_response
 from ..models import BUTTONS, PENDING_STATES, Favourite, Job, Mode, Resolution, Role, State
 from ..search import search_generations
-from ..tasks import press_button, retry
+from ..starters import retry, start_button
 
 PAGE_SIZE = 24
 # A poll names the pending cards it shows; more than a few pages of them is not a real page.
@@ -577,7 +577,7 @@ def image_retry(request, team_code, job_code):
     if not error:
         try:
             with transaction.atomic():
-                result = retry(job, request.user)
+                new_jobs = retry(job, request.user)
                 Job.objects.filter(pk=job.pk).update(dismissed=True)
         except ValueError as exc:
             error = str(exc)
@@ -588,7 +588,6 @@ def image_retry(request, team_code, job_code):
             return _vary(render(request, "generator/studio.html#card", context))
         messages.error(request, error)
         return _vary(redirect(_studio_url(team, request)))
-    new_jobs = [result] if isinstance(result, Job) else list(result.jobs.all())
     if not request.htmx:
         messages.success(request, "Trying again — the new image is at the top of the gallery.")
         return _vary(redirect(_studio_url(team, request)))
@@ -627,7 +626,7 @@ def image_button(request, team_code, job_code):
                 # Lock the parent so two people pressing U1 at once make one child, not two
                 # (on SQLite the IMMEDIATE transaction already serialises this).
                 locked = Job.objects.select_for_update().get(pk=job.pk)
-                child = press_button(locked, button, request.user)
+                child = start_button(locked, button, request.user)
         except ValueError as exc:
             error = str(exc)
     label = f"{'Upscale' if button.startswith('U') else 'Variation'} {button[1:]}"

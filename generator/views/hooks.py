@@ -12,7 +12,7 @@ from ..akool.webhook import WebhookError, verify_and_decrypt
 from ..lib import imaging
 from ..lib.storage import file_response
 from ..models import Team
-from ..tasks import apply_webhook
+from ..starters import apply_webhook
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,6 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
@@ -16,7 +15,7 @@ from ..forms import GenerationForm
 from ..lib.storage import StorageUnavailable
 from ..models import Generation, Job, Mode, Role, Scale, State
 from ..pricing import ESTIMATE_NOTE, estimate_credits
-from ..tasks import start_generation
+from ..starters import start_generation
 from .gallery import can_use_as_source, gallery_context, new_cards_response
 
 # Settings worth keeping between two generations; the prompt starts fresh each time.
@@ -143,16 +142,10 @@ def generate(request, team_code):
     generation = jobs = None
     if valid:
         try:
-            with transaction.atomic():
-                # Checked before saving, so a refused request stores no upload. start_generation
-                # checks again under the same lock (it is the gate for every other caller too).
-                budgets.reserve(
-                    team,
-                    request.user,
-                    estimate_credits(form.cleaned_data["resolution"], form.cleaned_data["batch"]),
-                )
-                generation = form.save(request.user)
-                jobs = start_generation(generation)
+            # The budget is checked before anything is saved, so a refused request stores
+            # no upload.
+            jobs = start_generation(form.build(request.user), save=lambda: form.save(request.user))
+            generation = jobs[0].generation
         except (budgets.BudgetExceeded, budgets.RoleNotAllowed) as refusal:
             form.add_error(None, str(refusal))
             valid = False

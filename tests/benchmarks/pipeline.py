@@ -236,7 +236,7 @@ def run(argv=()):
     )
     from generator.sandbox.accounts import provision_account
     from generator.sandbox.models import SandboxJob, SandboxRequest
-    from generator.tasks import start_generation
+    from generator.starters import start_generation
 
     server = worker = None
     try:
