@@ -262,8 +262,8 @@ else:
     }
 
 # Cores + 1: the follower task holds one worker slot while anything is in flight, so with
-# only `cores` workers one core would sit idle during a burst of stores (make bench: storing
-# p95 21.9 s with 2 workers, 18.6 s with 3, no gain from 4, on 2 cores).
+# only `cores` workers one core would sit idle during a burst of stores (docs/performance.md
+# has the measurement).
 Q_WORKERS = env_int("Q_WORKERS", (os.cpu_count() or 1) + 1, minimum=1, maximum=64)
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "akool-web"),

@@ -21,6 +21,7 @@ from .models import (
     Scale,
     Team,
 )
+from .pricing import MAX_BATCH
 
 PROMPT_MAX = 2000
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
@@ -54,7 +55,7 @@ class GenerationForm(forms.Form):
     resolution = forms.ChoiceField(
         choices=Resolution.choices, initial=Resolution.UHD, widget=forms.RadioSelect
     )
-    batch = forms.IntegerField(min_value=1, max_value=4, initial=1, label="Images")
+    batch = forms.IntegerField(min_value=1, max_value=MAX_BATCH, initial=1, label="Images")
     similar = forms.FloatField(
         min_value=0,
         max_value=1,

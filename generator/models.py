@@ -295,6 +295,19 @@ class Membership(models.Model):
     def allows(self, role):
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
 
+    @property
+    def is_admin(self):
+        return self.allows(Role.ADMIN)
+
+    @property
+    def can_edit(self):
+        """May generate, and act on the team's images (viewers only look)."""
+        return self.allows(Role.MEMBER)
+
+    def may_delete(self, job):
+        """The one rule for deleting an image or dismissing a card: its author, or an admin."""
+        return self.is_admin or (self.can_edit and job.author_id == self.user_id)
+
 
 class InvitationQuerySet(models.QuerySet):
     def usable(self):
@@ -453,6 +466,8 @@ class State(models.TextChoices):
 
 
 PENDING_STATES = (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
+# Finished without an image: a card that can be retried or dismissed.
+SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
 # States whose job exists at Akool and is followed by polling.
 FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
 BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")

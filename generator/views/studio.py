@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
 
 from .. import budgets, source_links
 from ..access import team_access
@@ -20,11 +21,6 @@ from .gallery import can_use_as_source, gallery_context, new_cards_response
 
 # Settings worth keeping between two generations; the prompt starts fresh each time.
 KEPT_AFTER_SUBMIT = ("mode", "model_name", "scale", "resolution", "batch", "similar", "source_url")
-
-
-def _vary(response):
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _uuid(value):
@@ -110,6 +106,7 @@ def _page(request, membership, form=None, notice=""):
     return context
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @login_required
 def studio(request, team_code):
@@ -122,11 +119,12 @@ def studio(request, team_code):
     ):
         context = gallery_context(request, membership, request.GET.get("before"))
         response = render(request, "generator/studio.html#gallery", context)
-        response["HX-Push-Url"] = f"{context['studio_url']}{context['filter_query']}"
-        return _vary(response)
-    return _vary(render(request, "generator/studio.html", _page(request, membership)))
+        push_url(response, f"{context['studio_url']}{context['filter_query']}")
+        return response
+    return render(request, "generator/studio.html", _page(request, membership))
 
 
+@vary_on_headers("HX-Request")
 @require_POST
 @login_required
 def generate(request, team_code):
@@ -155,8 +153,8 @@ def generate(request, team_code):
     if not valid:
         if request.htmx:
             context = {"team": team, "membership": membership, **form_context(form, team)}
-            return _vary(render(request, "generator/studio.html#generate-form", context))
-        return _vary(render(request, "generator/studio.html", _page(request, membership, form)))
+            return render(request, "generator/studio.html#generate-form", context)
+        return render(request, "generator/studio.html", _page(request, membership, form))
     count = len(jobs)
     started = (
         f"Started {count} images — they appear at the top of the gallery."
@@ -165,7 +163,7 @@ def generate(request, team_code):
     )
     if not request.htmx:
         messages.success(request, started)
-        return _vary(redirect("studio", team.code))
+        return redirect("studio", team.code)
     kept = {name: form.cleaned_data.get(name) for name in KEPT_AFTER_SUBMIT}
     if generation.source_upload:
         kept["source_url"] = ""
@@ -175,7 +173,7 @@ def generate(request, team_code):
     for job in jobs:
         job.generation = generation
         job.author = request.user
-    return _vary(new_cards_response(request, membership, jobs, main=main))
+    return new_cards_response(request, membership, jobs, main=main)
 
 
 @require_GET
