@@ -193,7 +193,7 @@ X_FRAME_OPTIONS = "DENY"
 # ignored. Without it, behind a proxy every client shares the proxy's address.
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
-# Sign-in throttling (generator/login_throttle.py). Per account: after LOGIN_FAILURE_LIMIT
+# Sign-in throttling (generator/lib/login_throttle.py). Per account: after LOGIN_FAILURE_LIMIT
 # failures each further attempt waits, the wait doubling per failure up to
 # LOGIN_DELAY_MAX_SECONDS. Per client address: LOGIN_ADDRESS_FAILURE_LIMIT failed or refused
 # attempts within LOGIN_LOCKOUT_SECONDS shut that address out for LOGIN_LOCKOUT_SECONDS.
@@ -262,8 +262,8 @@ else:
     }
 
 # Cores + 1: the follower task holds one worker slot while anything is in flight, so with
-# only `cores` workers one core would sit idle during a burst of stores (make bench: storing
-# p95 21.9 s with 2 workers, 18.6 s with 3, no gain from 4, on 2 cores).
+# only `cores` workers one core would sit idle during a burst of stores (docs/performance.md
+# has the measurement).
 Q_WORKERS = env_int("Q_WORKERS", (os.cpu_count() or 1) + 1, minimum=1, maximum=64)
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "akool-web"),
@@ -469,7 +469,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact": {"()": "generator.log_filters.RedactTokens"}},
+    "filters": {"redact": {"()": "generator.lib.log_filters.RedactTokens"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

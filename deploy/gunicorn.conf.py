@@ -5,7 +5,7 @@ in the environment (gunicorn reads it itself): 2 x cores + 1.
 
 The access log leaves out secret URL tokens (webhook addresses, signed source links, invitation
 and password-reset links) in the request line, the query and the Referer, with the same rules
-as the app's own logs (generator/log_filters.py).
+as the app's own logs (generator/lib/log_filters.py).
 """
 
 import sys
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from generator.log_filters import redact  # noqa: E402
+from generator.lib.log_filters import redact  # noqa: E402
 
 wsgi_app = "akool_web.wsgi:application"
 bind = "127.0.0.1:8000"

@@ -13,8 +13,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
 from django.core.exceptions import ValidationError
 
-from . import login_throttle
-from .client_address import client_ip
+from .lib import login_throttle
+from .lib.client_address import client_ip
 from .models import ROLE_RANK, Backend, Role, Team, User
 
 # --- people ----------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ from django import forms
 from django.conf import settings
 from django.core.files.base import ContentFile
 
-from . import budgets, imaging, source_links
+from . import budgets, source_links
+from .lib import imaging
+from .lib.ssrf import UnsafeURL, check_public_url
+from .lib.storage import save_file
 from .models import (
     MODEL_FOR_MODE,
     AuditAction,
@@ -18,8 +21,7 @@ from .models import (
     Scale,
     Team,
 )
-from .ssrf import UnsafeURL, check_public_url
-from .storage import save_file
+from .pricing import MAX_BATCH
 
 PROMPT_MAX = 2000
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
@@ -53,7 +55,7 @@ class GenerationForm(forms.Form):
     resolution = forms.ChoiceField(
         choices=Resolution.choices, initial=Resolution.UHD, widget=forms.RadioSelect
     )
-    batch = forms.IntegerField(min_value=1, max_value=4, initial=1, label="Images")
+    batch = forms.IntegerField(min_value=1, max_value=MAX_BATCH, initial=1, label="Images")
     similar = forms.FloatField(
         min_value=0,
         max_value=1,
@@ -186,11 +188,10 @@ class GenerationForm(forms.Form):
         if data.get("similar") is None:
             data["similar"] = 0.5
 
-    def save(self, author):
-        """Save the generation (and its upload). Raises storage.StorageUnavailable when the
-        upload cannot be written; nothing is saved then."""
+    def build(self, author):
+        """The generation this form asks for, not stored yet (what budgets are checked on)."""
         data = self.cleaned_data
-        generation = Generation(
+        return Generation(
             team=self.team,
             author=author,
             prompt=data["prompt"],
@@ -203,6 +204,12 @@ class GenerationForm(forms.Form):
             similar=data["similar"],
             source_url=data["source_url"],
         )
+
+    def save(self, author):
+        """Save the generation (and its upload). Raises storage.StorageUnavailable when the
+        upload cannot be written; nothing is saved then."""
+        data = self.cleaned_data
+        generation = self.build(author)
         if data.get("source_file"):
             save_file(generation.source_upload, data["source_file"].name, data["source_file"])
         generation.save()

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from .crypto import DecryptionError, EncryptedTextField
+from .lib.crypto import DecryptionError, EncryptedTextField
 
 # --- people ----------------------------------------------------------------------------------
 
@@ -187,11 +187,10 @@ class Team(models.Model):
             return UNREADABLE_KEY
         return ""
 
-    def use_sandbox(self):
-        """Switch to the built-in sandbox with fresh emulator credentials (caller saves)."""
-        from .sandbox.accounts import provision_account
-
-        account = provision_account()
+    def use_sandbox(self, account):
+        """Switch to the built-in sandbox with the emulator `account` provisioned for it (the
+        caller provisions it and saves): the product reaches the emulator only through its URL
+        and that one provisioning call."""
         self.backend = Backend.SANDBOX
         self.use_token_auth = False
         self.set_credentials(account.api_key, account.client_id)
@@ -214,7 +213,7 @@ class Team(models.Model):
     def akool_client(self, **kwargs):
         """The client for this team's Akool. Raises a TRANSIENT AkoolError while its secrets
         cannot be decrypted: work waits (backing off) until an admin mends the key."""
-        from .akool_client import AkoolClient, AkoolError, ErrorKind
+        from .akool.client import AkoolClient, AkoolError, ErrorKind
 
         if self.credentials_unreadable:
             raise AkoolError(UNREADABLE_KEY, kind=ErrorKind.TRANSIENT)
@@ -295,6 +294,19 @@ class Membership(models.Model):
 
     def allows(self, role):
         return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+    @property
+    def is_admin(self):
+        return self.allows(Role.ADMIN)
+
+    @property
+    def can_edit(self):
+        """May generate, and act on the team's images (viewers only look)."""
+        return self.allows(Role.MEMBER)
+
+    def may_delete(self, job):
+        """The one rule for deleting an image or dismissing a card: its author, or an admin."""
+        return self.is_admin or (self.can_edit and job.author_id == self.user_id)
 
 
 class InvitationQuerySet(models.QuerySet):
@@ -454,6 +466,8 @@ class State(models.TextChoices):
 
 
 PENDING_STATES = (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
+# Finished without an image: a card that can be retried or dismissed.
+SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
 # States whose job exists at Akool and is followed by polling.
 FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
 BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")
@@ -571,7 +585,7 @@ class Job(models.Model):
         )
         return [b for b in self.buttons if b not in taken]
 
-    def press_button(self, button, author):
+    def make_button_child(self, button, author):
         """Create the draft U/V child for `button`; raises ValueError with a human reason."""
         if self.state != State.DONE:
             raise ValueError("Upscale and variation work on finished images only.")
@@ -632,7 +646,7 @@ class Job(models.Model):
         Every move is a conditional update, so a webhook and a poll racing on one job apply
         it once; the loser changes nothing.
         """
-        from .akool_client import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
+        from .akool.client import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
 
         now = timezone.now()
         extra = {"akool_status": result.status}

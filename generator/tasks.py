@@ -19,9 +19,9 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from . import budgets, imaging, ssrf, storage
-from .akool_client import STATUS_COMPLETED, AkoolError, ErrorKind, ImageResult
-from .imaging import InvalidImage, derive
+from .akool.client import STATUS_COMPLETED, AkoolError, ErrorKind
+from .lib import imaging, ssrf, storage
+from .lib.imaging import InvalidImage, derive
 from .models import (
     FOLLOWED_STATES,
     PENDING_STATES,
@@ -29,7 +29,6 @@ from .models import (
     PollerLease,
     State,
 )
-from .pricing import estimate_button_credits, estimate_credits
 from .queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -332,16 +331,6 @@ def _give_up_stuck(now):
 # --- webhooks --------------------------------------------------------------------------------
 
 
-def apply_webhook(team, result: ImageResult):
-    """Move the job a verified, decoded webhook speaks of. Safe to race with the poller.
-    False when the team has no such job."""
-    job = Job.objects.filter(team=team, akool_id=result.id).select_related("team").first()
-    if job is None:
-        return False
-    apply_status(job, result)
-    return True
-
-
 # --- store -----------------------------------------------------------------------------------
 
 
@@ -489,52 +478,6 @@ def _store_failed(job, message, expired=False, permanent=False):
 def _within_link_grace(job):
     grace = timedelta(seconds=settings.RESULT_LINK_GRACE_SECONDS)
     return job.result_seen_at is not None and timezone.now() - job.result_seen_at < grace
-
-
-# --- starting work ---------------------------------------------------------------------------
-
-
-def start_generation(generation):
-    """1. Check the team's role rules and reserve the estimate against the budgets (raises
-    RoleNotAllowed / BudgetExceeded, both ValueErrors with a sentence for the person).
-    2. Create the generation's draft jobs. 3. Queue its single create call.
-
-    One transaction: the budget lock is held until the jobs that use it exist."""
-    cost = estimate_credits(generation.resolution, generation.batch)
-    with transaction.atomic():
-        team = budgets.reserve(generation.team, generation.author, cost)
-        budgets.check_roles(
-            team,
-            generation.author,
-            resolution=generation.resolution,
-            batch=generation.batch,
-            mode=generation.mode,
-        )
-        jobs = generation.create_jobs()
-        enqueue(submit_generation, generation.pk)
-    return jobs
-
-
-def press_button(job, button, author):
-    """Like start_generation for one U/V child: rules, budget, draft job, queued call."""
-    cost = estimate_button_credits(button, job.generation.resolution)
-    with transaction.atomic():
-        team = budgets.reserve(job.team, author, cost)
-        budgets.check_roles(team, author, button=button)
-        child = job.press_button(button, author)
-        enqueue(submit_button, child.pk)
-    return child
-
-
-def retry(job, author):
-    """A failed, unknown or expired job asks again: a fresh job, never the old one resent."""
-    if job.button:
-        if job.parent is None:
-            raise ValueError(ORPHANED)
-        return press_button(job.parent, job.button, author)
-    generation = job.generation.copy(author, batch=1)
-    start_generation(generation)
-    return generation
 
 
 # --- clean-up --------------------------------------------------------------------------------

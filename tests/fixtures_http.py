@@ -60,7 +60,7 @@ def web_server():
 
 @pytest.fixture
 def public_loopback(monkeypatch):
-    from generator import ssrf
+    from generator.lib import ssrf
 
     real = ssrf.is_public_address
 

@@ -22,6 +22,7 @@ __all__ = [
     "PASSWORD",
     "TEST_ENCRYPTION_KEY",
     "field_encryption_keys",
+    "fast_password_hasher",
     "make_user",
     "team_a",
     "team_b",
@@ -50,6 +51,15 @@ def field_encryption_keys():
     yield [TEST_ENCRYPTION_KEY]
     settings.FIELD_ENCRYPTION_KEYS = []
     os.environ.pop("FIELD_ENCRYPTION_KEYS", None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """Tests sign in thousands of times; the production hasher is slow on purpose."""
+    previous = settings.PASSWORD_HASHERS
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+    settings.PASSWORD_HASHERS = previous
 
 
 @cache

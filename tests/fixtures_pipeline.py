@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from generator.sandbox.accounts import provision_account
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -108,7 +110,7 @@ def pipeline_team(pipeline_settings):
 
     user = User.objects.create_user("maker@example.com", "pw-123456789")
     team = Team.objects.create(name="Studio")
-    team.use_sandbox()
+    team.use_sandbox(provision_account())
     team.save()
     Membership.objects.create(team=team, user=user, role=Role.OWNER)
     return team

@@ -61,7 +61,7 @@ def sandbox_url(live_server, settings, sandbox_cache, monkeypatch):
 def sandbox_client_factory(sandbox_url):
     import requests
 
-    from generator.akool_client import AkoolClient, clear_token_cache
+    from generator.akool.client import AkoolClient, clear_token_cache
 
     sessions = []
 

@@ -19,7 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from generator import source_links
-from generator.log_filters import TOKEN_PATHS, RedactTokens, redact
+from generator.lib.log_filters import TOKEN_PATHS, RedactTokens, redact
 from generator.models import Invitation, Role, Team
 from tests.fixtures_people import make_user
 from tests.fixtures_pipeline import database_env

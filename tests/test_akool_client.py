@@ -20,8 +20,8 @@ from responses import matchers
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.exceptions import SSLError as Urllib3SSLError
 
-from generator import akool_client
-from generator.akool_client import (
+from generator.akool import client as akool_client
+from generator.akool.client import (
     ERROR_MESSAGES,
     AkoolClient,
     AkoolError,

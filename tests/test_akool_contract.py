@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
-from generator.akool_client import AkoolError, DownloadError, ErrorKind
-from generator.akool_webhook import verify_and_decrypt
+from generator.akool.client import AkoolError, DownloadError, ErrorKind
+from generator.akool.webhook import verify_and_decrypt
 from generator.sandbox import faults, webhooks
 from generator.sandbox.accounts import provision_account, revoke_tokens
 from generator.sandbox.models import SandboxAccount, SandboxJob, SandboxRequest

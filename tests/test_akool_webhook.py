@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.akool_webhook import (
+from generator.akool.webhook import (
     BadSignature,
     DecryptionFailed,
     MalformedWebhook,

@@ -11,8 +11,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from generator.imaging import derive
+from generator.lib.imaging import derive
 from generator.models import Generation, Job, State
+from generator.sandbox.accounts import provision_account
 from generator.sandbox.images import render_png
 from tests.fixtures_pipeline import wait_for
 
@@ -52,7 +53,7 @@ def expect(target, **kwargs):
 
 @pytest.fixture
 def sandbox_team(team_a):
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.save()
     return team_a
 
@@ -241,7 +242,7 @@ def test_a_batch_of_four_appears_at_once_and_fills_in_with_one_poll_per_interval
 
 @pytest.mark.worker
 def test_u1_makes_a_linked_child_that_appears_live(open_as, worker, sandbox_team, owner):
-    from generator.tasks import start_generation
+    from generator.starters import start_generation
 
     generation = Generation.objects.create(
         team=sandbox_team, author=owner, prompt="A red kite", resolution="1080p", batch=1

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from generator.models import Generation, Job, Mode, Resolution, State
+from generator.sandbox.accounts import provision_account
 from generator.sandbox.models import SandboxAccount
 from tests import test_browser_studio as studio_tests
 from tests.test_browser_studio import SHOTS, assert_clean, axe_problems, expect
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def sandbox_team(team_a, sandbox_url):
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.save()
     SandboxAccount.objects.filter(client_id=team_a.client_id).update(credit=4321)
     return team_a

@@ -25,8 +25,9 @@ from generator.models import (
     Team,
 )
 from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
+from generator.sandbox.accounts import provision_account
 from generator.sandbox.models import SandboxRequest
-from generator.tasks import press_button, start_generation
+from generator.starters import start_button, start_generation
 from tests.fixtures_people import make_user
 from tests.instants import ALL, at
 
@@ -40,7 +41,7 @@ pytestmark = pytest.mark.usefixtures("instant")
 def team(instant, team_a):
     """Team A on the built-in sandbox, in the zone of the instant the clock is pinned at, 1
     credit per 1080p image and 2 per 4K image."""
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.time_zone = instant.zone
     team_a.save()
     return team_a
@@ -435,8 +436,8 @@ def test_an_upscale_is_4k_and_falls_under_the_4k_rule(team, member):
     Job.objects.filter(pk=parent.pk).update(akool_id="q" * 24, buttons=["U1", "V1"])
     parent.refresh_from_db()
     with pytest.raises(budgets.RoleNotAllowed):
-        press_button(parent, "U1", member)
-    assert press_button(parent, "V1", member).button == "V1"
+        start_button(parent, "U1", member)
+    assert start_button(parent, "V1", member).button == "V1"
 
 
 # --- the 80 % banner -------------------------------------------------------------------------

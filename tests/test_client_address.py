@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from generator.client_address import client_ip
+from generator.lib.client_address import client_ip
 
 
 def address(remote, forwarded=None):

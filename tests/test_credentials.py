@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
-from generator.crypto import DecryptionError
+from generator.lib.crypto import DecryptionError
 from generator.models import UNREADABLE_KEY, Backend, Generation, Team
 
 API_KEY = "Zq8vKc3Lr7Tw1Hn5Bx9Md2Fs6Gp4Jy0A"

@@ -1,11 +1,11 @@
-"""generator.imaging.derive: validation, rendition sizes and colour, for the store step."""
+"""generator.lib.imaging.derive: validation, rendition sizes and colour, for the store step."""
 
 import io
 
 import pytest
 from PIL import Image
 
-from generator.imaging import PREVIEW_SIZE, THUMB_SIZE, InvalidImage, derive
+from generator.lib.imaging import PREVIEW_SIZE, THUMB_SIZE, InvalidImage, derive
 
 
 def png(width, height, colour=(200, 40, 40), mode="RGB"):

@@ -8,8 +8,8 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from generator import tasks
-from generator.akool_client import ImageResult
+from generator import starters, tasks
+from generator.akool.client import ImageResult
 from generator.models import Backend, Generation, Job, State, Team
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_a_poll_completion_keeps_its_buttons(team_a):
 def test_pressing_a_button_before_akool_named_them_says_so(team_a, owner):
     job = make_job(team_a, buttons=None)
     with pytest.raises(ValueError, match="not yet said which"):
-        job.press_button("U1", owner)
+        job.make_button_child("U1", owner)
 
 
 def test_a_done_job_missing_its_buttons_is_polled_once_then_left_alone(team_a):
@@ -110,7 +110,7 @@ def test_a_done_job_missing_its_buttons_is_polled_once_then_left_alone(team_a):
 
 
 def test_asking_for_buttons_gives_up_without_touching_the_image(team_a):
-    from generator.akool_client import AkoolError, ErrorKind
+    from generator.akool.client import AkoolError, ErrorKind
 
     with time_machine.travel(NOW, tick=False):
         job = make_job(team_a, buttons=None, next_poll_at=NOW)
@@ -239,7 +239,7 @@ def test_a_child_of_a_deleted_image_cannot_be_retried_or_sent(team_a, owner, fam
     assert draft.state == State.FAILED and "has been deleted" in draft.error_message
     failed.refresh_from_db()
     with pytest.raises(ValueError, match="has been deleted"):
-        tasks.retry(failed, owner)
+        starters.retry(failed, owner)
 
 
 def test_deleting_a_team_with_upscales_and_variations_works(owner_client, team_a, family):
@@ -280,7 +280,7 @@ def test_a_slow_create_answer_is_waited_for_and_a_timeout_is_unknown(
 ):
     """Scaled down: reads give up after 0.5 s, yet a create answered after 2 s succeeds because
     creates have their own, longer wait (two minutes by default); past it, unknown."""
-    from generator.akool_client import AkoolError, ErrorKind
+    from generator.akool.client import AkoolError, ErrorKind
 
     # The impatient client first: the patient call below outlasts the sandbox's answer to it.
     hasty = sandbox_client_factory(

@@ -16,7 +16,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from generator import login_throttle
+from generator.lib import login_throttle
 from tests.fixtures_people import PASSWORD
 
 WRONG = "not-the-right-password-42"

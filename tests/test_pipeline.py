@@ -8,7 +8,7 @@ from PIL import Image
 
 from generator.models import Generation, Job, State
 from generator.sandbox.models import SandboxJob, SandboxRequest
-from generator.tasks import start_generation
+from generator.starters import start_generation
 from tests.fixtures_pipeline import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -100,7 +100,7 @@ def test_twenty_generations_of_four_are_all_stored_at_the_right_size(team, mode,
 
 
 def test_upscale_and_variation_children_are_stored_and_linked(team, mode, start_worker):
-    from generator.tasks import press_button
+    from generator.starters import start_button
 
     generation = generate(team, "lighthouse in fog", batch=1, scale="16:9")
     start_worker()
@@ -115,8 +115,8 @@ def test_upscale_and_variation_children_are_stored_and_linked(team, mode, start_
     assert parent.buttons == ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"]
     assert "U2" in parent.available_buttons and "V3" in parent.available_buttons
 
-    upscale = press_button(parent, "U2", parent.author)
-    variation = press_button(parent, "V3", parent.author)
+    upscale = start_button(parent, "U2", parent.author)
+    variation = start_button(parent, "V3", parent.author)
     children = Job.objects.filter(parent=parent)
     wait_for(all_settled(children), timeout=90, message="U2 and V3")
 
@@ -130,7 +130,7 @@ def test_upscale_and_variation_children_are_stored_and_linked(team, mode, start_
     assert {"U2", "V3"} <= set(parent.used_buttons)
     assert "U2" not in parent.available_buttons
     with pytest.raises(ValueError, match="already been used"):
-        parent.press_button("U2", parent.author)
+        parent.make_button_child("U2", parent.author)
     # The variation is an image of its own with buttons; the 4K upscale offers none.
     assert variation.buttons == ["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"]
     assert upscale.buttons == []
@@ -234,8 +234,8 @@ def test_webhook_mode_downloads_each_image_once_and_barely_polls(
 
 
 def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, mode, monkeypatch):
-    from generator import tasks
-    from generator.akool_client import ImageResult
+    from generator import starters, tasks
+    from generator.akool.client import ImageResult
 
     generation = Generation.objects.create(team=team, prompt="race", batch=1)
     job = generation.create_jobs()[0]
@@ -255,7 +255,7 @@ def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, mode, monkey
         barrier.wait()
         try:
             if kind == "webhook":
-                tasks.apply_webhook(team, webhook)
+                starters.apply_webhook(team, webhook)
             else:
                 tasks.apply_status(fresh, poll)
         finally:

@@ -21,7 +21,8 @@ from django.test import Client
 from django.urls import reverse
 
 from generator.models import Generation, Job, Membership, Role, State, Team, User
-from generator.tasks import start_generation
+from generator.sandbox.accounts import provision_account
+from generator.starters import start_generation
 from tests.fixtures_pipeline import wait_for
 
 BUCKET = "akool-media-test"
@@ -104,7 +105,7 @@ def s3_settings(pipeline_settings, s3, s3_endpoint):
 @pytest.fixture
 def team(s3_settings):
     team = Team.objects.create(name="Bucket team")
-    team.use_sandbox()
+    team.use_sandbox(provision_account())
     team.save()
     return team
 

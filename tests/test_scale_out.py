@@ -16,7 +16,7 @@ from django.db.models import Count
 
 from generator.models import Generation, Job, State
 from generator.sandbox.models import SandboxJob, SandboxRequest
-from generator.tasks import start_generation
+from generator.starters import start_generation
 from tests.fixtures_pipeline import wait_for
 
 pytestmark = [

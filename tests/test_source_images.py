@@ -16,9 +16,10 @@ from django.urls import NoReverseMatch, resolve, reverse
 from PIL import Image, PngImagePlugin
 
 from generator import source_links
-from generator.akool_client import AkoolError
-from generator.log_filters import redact
+from generator.akool.client import AkoolError
+from generator.lib.log_filters import redact
 from generator.models import Generation, Job, State
+from generator.sandbox.accounts import provision_account
 from tests.test_studio import make_job
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def sandbox_team(team_a):
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.save()
     return team_a
 
@@ -277,7 +278,7 @@ def test_another_teams_link_is_not_taken_for_one_of_ours(sandbox_team, team_b, o
 def test_the_sandbox_fetches_the_apps_signed_links_until_the_image_is_gone(
     sandbox_client, team_a, owner
 ):
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.save()
     job = make_job(team_a, owner, files=True)
     generation = Generation.objects.create(team=team_a, prompt="x", mode="i2i")

@@ -7,8 +7,8 @@ import socket
 import pytest
 import requests
 
-from generator import ssrf
-from generator.akool_client import AkoolClient, DownloadError, ErrorKind
+from generator.akool.client import AkoolClient, DownloadError, ErrorKind
+from generator.lib import ssrf
 
 
 @pytest.fixture

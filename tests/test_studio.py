@@ -17,6 +17,7 @@ from PIL import Image
 from generator import source_links
 from generator.models import Favourite, Generation, Job, Role, State
 from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
+from generator.sandbox.accounts import provision_account
 from tests.fixtures_people import make_user
 from tests.instants import SOME, at
 
@@ -36,7 +37,7 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def sandbox_team(team_a):
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.save()
     return team_a
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generator.models import Generation, Job, Mode, Resolution, Role, State, Team
+from generator.sandbox.accounts import provision_account
 from generator.sandbox.models import SandboxRequest
 from generator.usage import build_report
 from tests.fixtures_people import make_user
@@ -390,7 +391,7 @@ def test_balance_is_shown_and_cached(sandbox_url, team_a, owner, settings):
     from generator.sandbox.models import SandboxAccount
 
     cache.clear()
-    team_a.use_sandbox()
+    team_a.use_sandbox(provision_account())
     team_a.save()
     account = SandboxAccount.objects.get(client_id=team_a.client_id)
     account.credit = 12345

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from generator.akool_webhook import build_webhook_body
+from generator.akool.webhook import build_webhook_body
 from generator.models import Backend, Generation, Job, State, Team
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import generator.crypto
+import generator.lib.crypto
 import generator.models
 import uuid
 from django.conf import settings
@@ -34,9 +34,9 @@ class Migration(migrations.Migration):
                 ('name', models.CharField(max_length=100)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('backend', models.CharField(choices=[('sandbox', 'Built-in sandbox (free, fake images)'), ('akool', 'Akool (real API key)')], default='sandbox', max_length=10)),
-                ('api_key', generator.crypto.EncryptedTextField(blank=True, default='')),
+                ('api_key', generator.lib.crypto.EncryptedTextField(blank=True, default='')),
                 ('api_key_last4', models.CharField(blank=True, default='', max_length=4)),
-                ('client_id', generator.crypto.EncryptedTextField(blank=True, default='')),
+                ('client_id', generator.lib.crypto.EncryptedTextField(blank=True, default='')),
                 ('use_token_auth', models.BooleanField(default=False, help_text='Authenticate with a bearer token fetched with the clientId.')),
                 ('webhook_token', models.CharField(default=generator.models._webhook_token, max_length=64, unique=True)),
                 ('time_zone', models.CharField(default='UTC', max_length=64)),

@@ -7,7 +7,7 @@ import requests
 from django.urls import Resolver404, resolve
 from urllib3.util import parse_url
 
-from .. import ssrf
+from ..lib import ssrf
 from . import images
 from .models import ALL_BUTTONS
 

@@ -115,7 +115,7 @@ def _run():
 
 
 def _deliver(delivery):
-    from generator.akool_webhook import build_webhook_body
+    from generator.akool.webhook import build_webhook_body
 
     body = build_webhook_body(delivery.payload, delivery.client_id, delivery.client_secret)
     status = None

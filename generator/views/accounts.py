@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import audit, login_throttle
+from .. import audit
 from ..account_forms import InviteSignupForm, SignupForm
-from ..client_address import client_ip
+from ..lib import login_throttle
+from ..lib.client_address import client_ip
 from ..models import AuditAction, Invitation, Membership, User
 
 # Accounts made here log straight in; name the backend because there could be several.

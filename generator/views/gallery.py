@@ -16,25 +16,36 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import reswap, trigger_client_event
 
-from .. import audit, imaging
+from .. import audit
 from ..access import team_access
-from ..models import BUTTONS, PENDING_STATES, Favourite, Job, Mode, Resolution, Role, State
+from ..lib import imaging
+from ..lib.storage import file_response
+from ..models import (
+    BUTTONS,
+    PENDING_STATES,
+    SETTLED_UNWELL,
+    Favourite,
+    Job,
+    Mode,
+    Resolution,
+    Role,
+    State,
+)
 from ..search import search_generations
-from ..storage import file_response
-from ..tasks import press_button, retry
+from ..starters import retry, start_button
 
 PAGE_SIZE = 24
 # A poll names the pending cards it shows; more than a few pages of them is not a real page.
 MAX_POLLED = 200
 POLL_SECONDS = 2
 CURSOR_SALT = "generator.gallery-cursor"
-SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
 EXAMPLE_PROMPTS = (
     "A lighthouse on a cliff at dawn, watercolour",
     "Isometric cutaway of a tiny coffee shop, soft light",
@@ -116,7 +127,7 @@ class GalleryFilters(forms.Form):
             jobs = jobs.filter(generation__resolution=v["resolution"])
         if v.get("fav"):
             # From the person's (few) favourites, not a favourite lookup per gallery row: the
-            # latter costs the whole team's gallery (24 ms at 33k images; 8 ms this way).
+            # latter costs a walk over the whole team's gallery.
             jobs = jobs.filter(pk__in=Favourite.objects.filter(user=user).values("job_id"))
         if v.get("q"):
             jobs = search_generations(jobs, v["q"], prefix="generation__")
@@ -211,8 +222,8 @@ def gallery_context(request, membership, cursor_token=None):
     return {
         "team": team,
         "membership": membership,
-        "is_admin": membership.allows(Role.ADMIN),
-        "can_edit": membership.allows(Role.MEMBER),
+        "is_admin": membership.is_admin,
+        "can_edit": membership.can_edit,
         "filters": filters,
         "filter_query": f"?{query}" if query else "",
         "filters_param": query,
@@ -243,12 +254,6 @@ def team_job(team, code, **extra):
     )
 
 
-def _can_delete(membership, job):
-    return membership.allows(Role.ADMIN) or (
-        membership.allows(Role.MEMBER) and job.author_id == membership.user_id
-    )
-
-
 def _safe_next(request, fallback):
     target = request.POST.get("next") or ""
     # A path of ours only: redirect() would take a bare word ("0", "studio") for a view name.
@@ -259,14 +264,10 @@ def _safe_next(request, fallback):
     return fallback
 
 
-def _vary(response):
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 # --- gallery pages and the poller ------------------------------------------------------------
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @login_required
 def gallery_page(request, team_code):
@@ -275,9 +276,9 @@ def gallery_page(request, team_code):
     if not request.htmx:
         # The sentinel's href is the full studio page at that cursor; this is its htmx twin.
         url = reverse("studio", args=[membership.team.code])
-        return _vary(redirect(f"{url}?{request.GET.urlencode()}"))
+        return redirect(f"{url}?{request.GET.urlencode()}")
     context = gallery_context(request, membership, request.GET.get("before"))
-    return _vary(render(request, "generator/studio.html#page-response", context))
+    return render(request, "generator/studio.html#page-response", context)
 
 
 @never_cache
@@ -302,7 +303,7 @@ def poll(request, team_code):
     filter_query = GalleryFilters(QueryDict(request.GET.get("filters", ""))).query
     # Found by code alone (its unique index), the team checked here: with the team in the
     # WHERE clause, SQLite without ANALYZE statistics walks the team's whole gallery index
-    # instead (~40 ms at 33k images; tests/benchmarks/gallery.py). Another team's job is "gone".
+    # instead (tests/benchmarks/gallery.py measures it). Another team's job is "gone".
     found = (
         Job.objects.filter(code__in=known)
         .select_related("generation", "author")
@@ -314,8 +315,8 @@ def poll(request, team_code):
     context = {
         "team": team,
         "membership": membership,
-        "is_admin": membership.allows(Role.ADMIN),
-        "can_edit": membership.allows(Role.MEMBER),
+        "is_admin": membership.is_admin,
+        "can_edit": membership.can_edit,
         "changed": changed,
         "gone": gone,
         "polling": any(job.is_pending for job in jobs.values()),
@@ -333,8 +334,8 @@ def new_cards_response(request, membership, new_jobs, main="", gone=()):
         "gone": gone,
         "team": membership.team,
         "membership": membership,
-        "is_admin": membership.allows(Role.ADMIN),
-        "can_edit": membership.allows(Role.MEMBER),
+        "is_admin": membership.is_admin,
+        "can_edit": membership.can_edit,
         "new_jobs": new_jobs,
         "polling": True,
         "poll_seconds": POLL_SECONDS,
@@ -378,9 +379,9 @@ def detail_context(request, membership, job, in_lightbox, error=""):
         "membership": membership,
         "job": job,
         "generation": job.generation,
-        "is_admin": membership.allows(Role.ADMIN),
-        "can_edit": membership.allows(Role.MEMBER),
-        "can_delete": _can_delete(membership, job) and not job.is_pending,
+        "is_admin": membership.is_admin,
+        "can_edit": membership.can_edit,
+        "can_delete": membership.may_delete(job) and not job.is_pending,
         "filters": filters,
         "filter_query": f"?{query}" if query else "",
         "newer": newer,
@@ -413,6 +414,7 @@ def _in_lightbox(request):
     return bool(request.htmx) and request.htmx.target in ("lightbox-body", "image-detail")
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @login_required
 def image_detail(request, team_code, job_code):
@@ -421,7 +423,7 @@ def image_detail(request, team_code, job_code):
     in_lightbox = _in_lightbox(request)
     context = detail_context(request, membership, job, in_lightbox)
     template = "generator/image_detail.html" + ("#detail" if in_lightbox else "")
-    return _vary(render(request, template, context))
+    return render(request, template, context)
 
 
 def download_name(job):
@@ -471,6 +473,7 @@ def _studio_url(team, request):
     return f"{url}?{query}" if query else url
 
 
+@vary_on_headers("HX-Request")
 @require_POST
 @login_required
 def image_star(request, team_code, job_code):
@@ -482,7 +485,7 @@ def image_star(request, team_code, job_code):
         Favourite.objects.get_or_create(user=request.user, job=job)
     job.starred = not removed
     if not request.htmx:
-        return _vary(redirect(_safe_next(request, _studio_url(membership.team, request))))
+        return redirect(_safe_next(request, _studio_url(membership.team, request)))
     place = "detail" if request.POST.get("place") == "detail" else "card"
     other = "card" if place == "detail" else "detail"
     context = {"team": membership.team, "job": job}
@@ -491,9 +494,10 @@ def image_star(request, team_code, job_code):
     html += render_to_string(
         "generator/_star.html", {**context, "place": other, "oob": True}, request
     )
-    return _vary(HttpResponse(html))
+    return HttpResponse(html)
 
 
+@vary_on_headers("HX-Request")
 @require_POST
 @login_required
 def image_delete(request, team_code, job_code):
@@ -501,7 +505,7 @@ def image_delete(request, team_code, job_code):
     membership = team_access(request, team_code, Role.MEMBER)
     team = membership.team
     job = team_job(team, job_code)
-    if not _can_delete(membership, job):
+    if not membership.may_delete(job):
         raise PermissionDenied("Only its author or a team admin can delete this image.")
     if job.is_pending:
         # The worker may be storing it right now; deleting waits until it has settled.
@@ -533,34 +537,36 @@ def image_delete(request, team_code, job_code):
         )
     if not request.htmx:
         messages.success(request, "Deleted the image.")
-        return _vary(redirect(_studio_url(team, request)))
+        return redirect(_studio_url(team, request))
     response = _removed(request, job)
     if request.POST.get("place") == "detail":
-        response["HX-Trigger"] = "studio:close-lightbox"
-    return _vary(response)
+        trigger_client_event(response, "studio:close-lightbox")
+    return response
 
 
+@vary_on_headers("HX-Request")
 @require_POST
 @login_required
 def image_dismiss(request, team_code, job_code):
     """Hide a failed card for the whole team (the row stays for the usage records)."""
     membership = team_access(request, team_code, Role.MEMBER)
     job = team_job(membership.team, job_code)
-    if job.author_id != request.user.pk and not membership.allows(Role.ADMIN):
+    if not membership.may_delete(job):
         raise PermissionDenied("Only its author or a team admin can dismiss this card.")
     Job.objects.filter(pk=job.pk, state__in=SETTLED_UNWELL).update(dismissed=True)
     if not request.htmx:
-        return _vary(redirect(_studio_url(membership.team, request)))
-    return _vary(_removed(request, job))
+        return redirect(_studio_url(membership.team, request))
+    return _removed(request, job)
 
 
 def _removed(request, job):
     """Out-of-band removal of the job's card, wherever the request came from."""
     response = render(request, "generator/studio.html#removed", {"gone": [job.code]})
-    response["HX-Reswap"] = "none"
+    reswap(response, "none")
     return response
 
 
+@vary_on_headers("HX-Request")
 @require_POST
 @login_required
 def image_retry(request, team_code, job_code):
@@ -576,7 +582,7 @@ def image_retry(request, team_code, job_code):
     if not error:
         try:
             with transaction.atomic():
-                result = retry(job, request.user)
+                new_jobs = retry(job, request.user)
                 Job.objects.filter(pk=job.pk).update(dismissed=True)
         except ValueError as exc:
             error = str(exc)
@@ -584,29 +590,29 @@ def image_retry(request, team_code, job_code):
         if request.htmx:
             job = team_jobs(team, request.user).get(pk=job.pk)
             context = card_context(membership, job, card_error=error)
-            return _vary(render(request, "generator/studio.html#card", context))
+            return render(request, "generator/studio.html#card", context)
         messages.error(request, error)
-        return _vary(redirect(_studio_url(team, request)))
-    new_jobs = [result] if isinstance(result, Job) else list(result.jobs.all())
+        return redirect(_studio_url(team, request))
     if not request.htmx:
         messages.success(request, "Trying again — the new image is at the top of the gallery.")
-        return _vary(redirect(_studio_url(team, request)))
+        return redirect(_studio_url(team, request))
     response = new_cards_response(request, membership, new_jobs, gone=[job.code])
-    response["HX-Reswap"] = "none"
-    return _vary(response)
+    reswap(response, "none")
+    return response
 
 
 def card_context(membership, job, **extra):
     return {
         "team": membership.team,
         "membership": membership,
-        "is_admin": membership.allows(Role.ADMIN),
-        "can_edit": membership.allows(Role.MEMBER),
+        "is_admin": membership.is_admin,
+        "can_edit": membership.can_edit,
         "job": job,
         **extra,
     }
 
 
+@vary_on_headers("HX-Request")
 @require_POST
 @login_required
 def image_button(request, team_code, job_code):
@@ -626,7 +632,7 @@ def image_button(request, team_code, job_code):
                 # Lock the parent so two people pressing U1 at once make one child, not two
                 # (on SQLite the IMMEDIATE transaction already serialises this).
                 locked = Job.objects.select_for_update().get(pk=job.pk)
-                child = press_button(locked, button, request.user)
+                child = start_button(locked, button, request.user)
         except ValueError as exc:
             error = str(exc)
     label = f"{'Upscale' if button.startswith('U') else 'Variation'} {button[1:]}"
@@ -637,12 +643,12 @@ def image_button(request, team_code, job_code):
             messages.success(request, f"{label} started; it appears in the gallery when ready.")
         url = reverse("image_detail", args=[team.code, job.code])
         query = filters_of(request).query
-        return _vary(redirect(f"{url}?{query}" if query else url))
+        return redirect(f"{url}?{query}" if query else url)
     context = detail_context(request, membership, job, in_lightbox=True, error=error)
     if child:
         context["notice"] = f"{label} started — it appears at the top of the gallery."
     main = render_to_string("generator/image_detail.html#detail", context, request=request)
     if not child:
-        return _vary(HttpResponse(main))
+        return HttpResponse(main)
     child.generation = job.generation
-    return _vary(new_cards_response(request, membership, [child], main=main))
+    return new_cards_response(request, membership, [child], main=main)

@@ -6,12 +6,13 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import imaging, source_links
-from ..akool_client import ImageResult, InvalidResult
-from ..akool_webhook import WebhookError, verify_and_decrypt
+from .. import source_links
+from ..akool.client import ImageResult, InvalidResult
+from ..akool.webhook import WebhookError, verify_and_decrypt
+from ..lib import imaging
+from ..lib.storage import file_response
 from ..models import Team
-from ..storage import file_response
-from ..tasks import apply_webhook
+from ..starters import apply_webhook
 
 log = logging.getLogger(__name__)
 

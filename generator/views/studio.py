@@ -4,28 +4,23 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url
 
 from .. import budgets, source_links
 from ..access import team_access
 from ..forms import GenerationForm
+from ..lib.storage import StorageUnavailable
 from ..models import Generation, Job, Mode, Role, Scale, State
 from ..pricing import ESTIMATE_NOTE, estimate_credits
-from ..storage import StorageUnavailable
-from ..tasks import start_generation
+from ..starters import start_generation
 from .gallery import can_use_as_source, gallery_context, new_cards_response
 
 # Settings worth keeping between two generations; the prompt starts fresh each time.
 KEPT_AFTER_SUBMIT = ("mode", "model_name", "scale", "resolution", "batch", "similar", "source_url")
-
-
-def _vary(response):
-    patch_vary_headers(response, ["HX-Request"])
-    return response
 
 
 def _uuid(value):
@@ -111,6 +106,7 @@ def _page(request, membership, form=None, notice=""):
     return context
 
 
+@vary_on_headers("HX-Request")
 @require_GET
 @login_required
 def studio(request, team_code):
@@ -123,11 +119,12 @@ def studio(request, team_code):
     ):
         context = gallery_context(request, membership, request.GET.get("before"))
         response = render(request, "generator/studio.html#gallery", context)
-        response["HX-Push-Url"] = f"{context['studio_url']}{context['filter_query']}"
-        return _vary(response)
-    return _vary(render(request, "generator/studio.html", _page(request, membership)))
+        push_url(response, f"{context['studio_url']}{context['filter_query']}")
+        return response
+    return render(request, "generator/studio.html", _page(request, membership))
 
 
+@vary_on_headers("HX-Request")
 @require_POST
 @login_required
 def generate(request, team_code):
@@ -143,16 +140,10 @@ def generate(request, team_code):
     generation = jobs = None
     if valid:
         try:
-            with transaction.atomic():
-                # Checked before saving, so a refused request stores no upload. start_generation
-                # checks again under the same lock (it is the gate for every other caller too).
-                budgets.reserve(
-                    team,
-                    request.user,
-                    estimate_credits(form.cleaned_data["resolution"], form.cleaned_data["batch"]),
-                )
-                generation = form.save(request.user)
-                jobs = start_generation(generation)
+            # The budget is checked before anything is saved, so a refused request stores
+            # no upload.
+            jobs = start_generation(form.build(request.user), save=lambda: form.save(request.user))
+            generation = jobs[0].generation
         except (budgets.BudgetExceeded, budgets.RoleNotAllowed) as refusal:
             form.add_error(None, str(refusal))
             valid = False
@@ -162,8 +153,8 @@ def generate(request, team_code):
     if not valid:
         if request.htmx:
             context = {"team": team, "membership": membership, **form_context(form, team)}
-            return _vary(render(request, "generator/studio.html#generate-form", context))
-        return _vary(render(request, "generator/studio.html", _page(request, membership, form)))
+            return render(request, "generator/studio.html#generate-form", context)
+        return render(request, "generator/studio.html", _page(request, membership, form))
     count = len(jobs)
     started = (
         f"Started {count} images — they appear at the top of the gallery."
@@ -172,7 +163,7 @@ def generate(request, team_code):
     )
     if not request.htmx:
         messages.success(request, started)
-        return _vary(redirect("studio", team.code))
+        return redirect("studio", team.code)
     kept = {name: form.cleaned_data.get(name) for name in KEPT_AFTER_SUBMIT}
     if generation.source_upload:
         kept["source_url"] = ""
@@ -182,7 +173,7 @@ def generate(request, team_code):
     for job in jobs:
         job.generation = generation
         job.author = request.user
-    return _vary(new_cards_response(request, membership, jobs, main=main))
+    return new_cards_response(request, membership, jobs, main=main)
 
 
 @require_GET

@@ -34,6 +34,7 @@ from ..account_forms import (
 from ..forms import BudgetForm, MemberCapForm
 from ..models import ROLE_RANK, AuditAction, Backend, Membership, Role, Team, User
 from ..queue import enqueue
+from ..sandbox.accounts import provision_account
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def team_create(request):
         return _team_list_page(request, form)
     team = form.save(commit=False)
     if settings.AKOOL_SANDBOX:
-        team.use_sandbox()
+        team.use_sandbox(provision_account())
     else:
         team.backend = Backend.AKOOL
     with transaction.atomic():
@@ -474,7 +475,7 @@ def credentials_save(request, team_code):
     action = AuditAction.KEY_REPLACED if team.has_credentials else AuditAction.KEY_ADDED
     if form.cleaned_data["backend"] == Backend.SANDBOX:
         with transaction.atomic():
-            team.use_sandbox()
+            team.use_sandbox(provision_account())
             team.save()
             audit.record(request.user, team, action, target="API key", backend=Backend.SANDBOX)
         messages.success(request, f"{team.name} now uses the built-in sandbox.")
@@ -530,7 +531,7 @@ def _format_credits(value):
 
 def _check_connection(team):
     """(ok, sentence) for the team's Akool connection; never raises, never shows the key."""
-    from ..akool_client import AkoolError
+    from ..akool.client import AkoolError
 
     if not team.has_credentials:
         return False, "No API key is saved yet."

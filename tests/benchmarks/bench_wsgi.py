@@ -1,6 +1,6 @@
 """The WSGI app the gallery benchmark runs under gunicorn: the real one, plus two additions.
 
-1. generator.bench_middleware first in MIDDLEWARE (server time and SQL count as headers).
+1. tests.benchmarks.bench_middleware first in MIDDLEWARE (server time and SQL count as headers).
 2. WhiteNoise in front, serving BENCH_STATIC_ROOT under /bench-static/: the same server
    returning a static file of a page's size, which is the benchmark's reference ("limit").
 """
@@ -13,7 +13,7 @@ from django.conf import settings
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "akool_web.settings")
 django.setup(set_prefix=False)
 settings.MIDDLEWARE = [
-    "generator.bench_middleware.QueryCountTimingMiddleware",
+    "tests.benchmarks.bench_middleware.QueryCountTimingMiddleware",
     *settings.MIDDLEWARE,
 ]
 

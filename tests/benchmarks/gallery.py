@@ -11,7 +11,7 @@
    htmx), a prompt search, a filtered page (done + 4K), the person's 30 favourites (a selective
    filter), and the live-update poll naming the 10 pending cards. Each is fetched --requests
    times over one kept-alive connection after a warm-up.
-3. Server time comes from a `Server-Timing` header that generator.bench_middleware adds
+3. Server time comes from a `Server-Timing` header that tests.benchmarks.bench_middleware adds
    (outermost middleware to response, so gunicorn and the socket are left out); client time
    is send-to-last-byte on loopback. SQL count comes from the same middleware.
 4. Limit: the same gunicorn returning a static file (WhiteNoise) of each page's size, timed

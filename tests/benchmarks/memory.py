@@ -6,7 +6,7 @@ The parent writes a 3840x2160 RGB PNG of random bytes (compress_level=1, ~25 MB:
 compress) and serves it over loopback HTTP. A fresh child process reports its idle RSS after
 django.setup() and importing generator.tasks (a worker waiting for work), then does store_job's
 work minus the row update: AkoolClient.download() streams the file into a temporary file,
-generator.imaging.derive() validates it and makes thumbnail and preview, and the three files
+generator.lib.imaging.derive() validates it and makes thumbnail and preview, and the three files
 are written to a FileSystemStorage. Peak RSS is the kernel's high-water mark (ru_maxrss).
 """
 
@@ -43,8 +43,8 @@ def child(url, profile):
     from django.core.files.storage import FileSystemStorage
 
     import generator.tasks as tasks
-    from generator.akool_client import AkoolClient
-    from generator.imaging import derive
+    from generator.akool.client import AkoolClient
+    from generator.lib.imaging import derive
 
     idle = _maxrss_mb()
     if profile:

@@ -4,7 +4,7 @@
 
 1. A temporary database gets one team with 48 done 4K images. Their files are real: a few
    3840x2160 pictures with photo-like texture (so they weigh what photos weigh) are stored and
-   derived by generator.imaging.derive(), exactly as the worker would; the 48 jobs share those
+   derived by generator.lib.imaging.derive(), exactly as the worker would; the 48 jobs share those
    files but each has its own URLs, so the browser fetches every one of them.
 2. gunicorn (DEBUG off, WhiteNoise for static files) serves the app; Chromium (Debian's
    /usr/bin/chromium through Playwright) signs in with a real session and opens the studio.
@@ -88,7 +88,7 @@ def seed(count, tmp):
     from django.core.management import call_command
     from django.utils import timezone
 
-    from generator.imaging import derive
+    from generator.lib.imaging import derive
     from generator.models import Generation, Job, State, Team, User
 
     call_command(

@@ -93,7 +93,7 @@ def measure_store_cost(job, repeats=5):
     from django.core.files.base import ContentFile, File
     from django.core.files.storage import FileSystemStorage
 
-    from generator.imaging import derive
+    from generator.lib.imaging import derive
     from generator.tasks import DOWNLOAD_MAX_BYTES
 
     storage = FileSystemStorage(location=tempfile.mkdtemp(dir=settings.MEDIA_ROOT))
@@ -234,8 +234,9 @@ def run(argv=()):
         Team,
         User,
     )
+    from generator.sandbox.accounts import provision_account
     from generator.sandbox.models import SandboxJob, SandboxRequest
-    from generator.tasks import start_generation
+    from generator.starters import start_generation
 
     server = worker = None
     try:
@@ -244,7 +245,7 @@ def run(argv=()):
         worker = start(["qcluster"], env, log)
         user = User.objects.create_user("bench@example.com", "pw-bench-123456789")
         team = Team.objects.create(name="Bench")
-        team.use_sandbox()
+        team.use_sandbox(provision_account())
         team.save()
         Membership.objects.create(team=team, user=user, role=Role.OWNER)
         time.sleep(2)  # let the cluster's workers come up

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from generator.models import Backend, Membership, Role, Team, User
+from generator.sandbox.accounts import provision_account
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_TEAM = "Demo team"
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             if membership is None:
                 team = Team(name=DEMO_TEAM)
                 if settings.AKOOL_SANDBOX:
-                    team.use_sandbox()
+                    team.use_sandbox(provision_account())
                 else:
                     team.backend = Backend.AKOOL
                 team.save()

@@ -7,7 +7,7 @@ command, then drop the old keys.
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from generator.crypto import DecryptionError
+from generator.lib.crypto import DecryptionError
 from generator.models import Team
 
 

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from generator.models import Generation, Job, Membership, Mode, Role, State, Team, User
+from generator.sandbox.accounts import provision_account
 
 TEAM_PREFIX = "Seed team"
 SUBJECTS = (
@@ -122,7 +123,7 @@ class Command(BaseCommand):
         if team is None:
             team = Team(name=f"{TEAM_PREFIX} {number}")
             if settings.AKOOL_SANDBOX:
-                team.use_sandbox()
+                team.use_sandbox(provision_account())
             team.save()
         Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
         return team

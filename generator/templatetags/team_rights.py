@@ -1,0 +1,11 @@
+"""Templates ask the membership instead of re-spelling its rules."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def may_delete(membership, job):
+    """`{% if membership|may_delete:job %}`: Membership.may_delete, the author-or-admin rule."""
+    return membership is not None and membership.may_delete(job)
