@@ -1,6 +1,7 @@
 """The generation form: every field Akool's v4 create call accepts, validated per the protocol."""
 
 import datetime
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -12,16 +13,21 @@ from .lib.ssrf import UnsafeURL, check_public_url
 from .lib.storage import save_file
 from .models import (
     MODEL_FOR_MODE,
+    PENDING_STATES,
+    SETTLED_UNWELL,
     AuditAction,
+    Favourite,
     Generation,
     Membership,
     Mode,
     Resolution,
     Role,
     Scale,
+    State,
     Team,
 )
 from .pricing import MAX_BATCH
+from .search import search_generations
 
 PROMPT_MAX = 2000
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
@@ -325,3 +331,83 @@ class AuditFilterForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", "“Until” must be on or after “From”.")
         return data
+
+
+# --- gallery filters -------------------------------------------------------------------------
+
+
+class GalleryFilters(forms.Form):
+    """The gallery's filters, read from the querystring. A bad value is ignored, not an error:
+    a shared link with a stale filter should still open the gallery."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search prompts")
+    who = forms.ChoiceField(
+        required=False, label="Made by", choices=[("", "Everyone"), ("mine", "Me")]
+    )
+    status = forms.ChoiceField(
+        required=False,
+        label="Status",
+        choices=[
+            ("", "Any status"),
+            ("done", "Done"),
+            ("pending", "In progress"),
+            ("failed", "Failed"),
+        ],
+    )
+    mode = forms.ChoiceField(
+        required=False, label="Mode", choices=[("", "Any mode"), *Mode.choices]
+    )
+    resolution = forms.ChoiceField(
+        required=False, label="Resolution", choices=[("", "Any resolution"), *Resolution.choices]
+    )
+    fav = forms.BooleanField(required=False, label="Favourites")
+
+    NAMES = ("q", "who", "status", "mode", "resolution", "fav")
+
+    def __init__(self, data):
+        super().__init__({k: data.get(k) for k in self.NAMES if data.get(k) is not None})
+        self.is_valid()
+        self.values = {
+            name: self.cleaned_data.get(name)
+            for name in self.NAMES
+            if self.cleaned_data.get(name) not in (None, "", False)
+        }
+        if "q" in self.values:
+            self.values["q"] = " ".join(self.values["q"].split())
+            if not self.values["q"]:
+                del self.values["q"]
+
+    @property
+    def active(self):
+        return bool(self.values)
+
+    def items(self):
+        return [(k, "1" if v is True else v) for k, v in self.values.items()]
+
+    @property
+    def query(self):
+        """The active filters as a querystring (no leading "?"), in a stable order."""
+        return urlencode(self.items())
+
+    def apply(self, jobs, user):
+        v = self.values
+        if v.get("who") == "mine":
+            jobs = jobs.filter(author=user)
+        status = v.get("status")
+        if status == "done":
+            jobs = jobs.filter(state=State.DONE)
+        elif status == "pending":
+            jobs = jobs.filter(state__in=PENDING_STATES)
+        elif status == "failed":
+            jobs = jobs.filter(state__in=SETTLED_UNWELL)
+        if v.get("mode"):
+            jobs = jobs.filter(generation__mode=v["mode"])
+        if v.get("resolution"):
+            jobs = jobs.filter(generation__resolution=v["resolution"])
+        if v.get("fav"):
+            # From the person's (few) favourites, not a favourite lookup per gallery row: the
+            # latter costs a walk over the whole team's gallery.
+            jobs = jobs.filter(pk__in=Favourite.objects.filter(user=user).values("job_id"))
+        if v.get("q"):
+            jobs = search_generations(jobs, v["q"], prefix="generation__")
+        return jobs

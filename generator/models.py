@@ -473,12 +473,60 @@ FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
 BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")
 
 
-class JobQuerySet(models.QuerySet):
-    def for_team(self, team):
-        return self.filter(team=team)
+# The redundant leading range (created_at <= / >=) lets the (team, -created_at, -id) index seek
+# straight to the cursor; with the OR alone SQLite walks the index from the newest image, so a
+# page deep in a large gallery cost several times the first (tests/benchmarks/gallery.py).
+def _older_than(created_at, pk):
+    return Q(created_at__lte=created_at) & (
+        Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+    )
 
-    def pending(self):
-        return self.filter(state__in=PENDING_STATES)
+
+def _newer_than(created_at, pk):
+    return Q(created_at__gte=created_at) & (
+        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+    )
+
+
+class JobQuerySet(models.QuerySet):
+    def gallery(self, team, user):
+        """Every job a gallery may show, with what a card needs in the same query."""
+        return (
+            self.filter(team=team, dismissed=False)
+            .select_related("generation", "author")
+            .annotate(
+                starred=models.Exists(
+                    Favourite.objects.filter(user=user, job=models.OuterRef("pk"))
+                )
+            )
+        )
+
+    def keyset_page(self, cursor=None, size=24):
+        """One page, newest first, after `cursor` (a (created_at, id) pair), and whether
+        another page follows.
+
+        Keyset, never OFFSET: the (team, -created_at, -id) index finds the page's start
+        directly, so page 40 costs what page 1 costs, and images arriving meanwhile never shift
+        a page."""
+        jobs = self.filter(_older_than(*cursor)) if cursor else self
+        rows = list(jobs.order_by("-created_at", "-id")[: size + 1])
+        return rows[:size], len(rows) > size
+
+    def neighbours(self, job):
+        """The codes of the images before (newer) and after (older) `job` in this set."""
+        newer = (
+            self.filter(_newer_than(job.created_at, job.pk))
+            .order_by("created_at", "id")
+            .values_list("code", flat=True)
+            .first()
+        )
+        older = (
+            self.filter(_older_than(job.created_at, job.pk))
+            .order_by("-created_at", "-id")
+            .values_list("code", flat=True)
+            .first()
+        )
+        return newer, older
 
     def due_for_poll(self, now=None):
         """Jobs to ask Akool about: those in flight, and finished ones whose buttons a

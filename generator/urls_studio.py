@@ -6,7 +6,7 @@ page itself (`studio`, t/<team>/) is listed there.
 
 from django.urls import path, register_converter
 
-from .views import gallery, studio
+from .views import files, gallery, studio
 
 
 class ImageKind:
@@ -30,7 +30,7 @@ urlpatterns = [
     path(team + "gallery/", gallery.gallery_page, name="studio_gallery"),
     path(team + "poll/", gallery.poll, name="studio_poll"),
     path(image, gallery.image_detail, name="image_detail"),
-    path(image + "<imagekind:kind>/", gallery.image_file, name="image_file"),
+    path(image + "<imagekind:kind>/", files.image_file, name="image_file"),
     path(image + "star/", gallery.image_star, name="image_star"),
     path(image + "delete/", gallery.image_delete, name="image_delete"),
     path(image + "dismiss/", gallery.image_dismiss, name="image_dismiss"),

@@ -1,23 +1,21 @@
-"""The team gallery: keyset pages, the live poller, the image view, its files and actions."""
+"""The team gallery: keyset pages, the live poller, the image view and actions on an image."""
 
 import uuid
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
-from django.http import Http404, HttpResponse, QueryDict
+from django.db.models import Exists, OuterRef
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -25,20 +23,16 @@ from django_htmx.http import reswap, trigger_client_event
 
 from .. import audit
 from ..access import team_access
-from ..lib import imaging
-from ..lib.storage import file_response
+from ..forms import GalleryFilters
 from ..models import (
     BUTTONS,
     PENDING_STATES,
     SETTLED_UNWELL,
     Favourite,
     Job,
-    Mode,
-    Resolution,
     Role,
     State,
 )
-from ..search import search_generations
 from ..starters import retry, start_button
 
 PAGE_SIZE = 24
@@ -51,99 +45,6 @@ EXAMPLE_PROMPTS = (
     "Isometric cutaway of a tiny coffee shop, soft light",
     "Product photo of a ceramic mug on linen, 50 mm",
 )
-FILE_KINDS = {"original": "original", "preview": "preview", "thumb": "thumbnail"}
-
-
-# --- filters ---------------------------------------------------------------------------------
-
-
-class GalleryFilters(forms.Form):
-    """The gallery's filters, read from the querystring. A bad value is ignored, not an error:
-    a shared link with a stale filter should still open the gallery."""
-
-    q = forms.CharField(required=False, max_length=200, label="Search prompts")
-    who = forms.ChoiceField(
-        required=False, label="Made by", choices=[("", "Everyone"), ("mine", "Me")]
-    )
-    status = forms.ChoiceField(
-        required=False,
-        label="Status",
-        choices=[
-            ("", "Any status"),
-            ("done", "Done"),
-            ("pending", "In progress"),
-            ("failed", "Failed"),
-        ],
-    )
-    mode = forms.ChoiceField(
-        required=False, label="Mode", choices=[("", "Any mode"), *Mode.choices]
-    )
-    resolution = forms.ChoiceField(
-        required=False, label="Resolution", choices=[("", "Any resolution"), *Resolution.choices]
-    )
-    fav = forms.BooleanField(required=False, label="Favourites")
-
-    NAMES = ("q", "who", "status", "mode", "resolution", "fav")
-
-    def __init__(self, data):
-        super().__init__({k: data.get(k) for k in self.NAMES if data.get(k) is not None})
-        self.is_valid()
-        self.values = {
-            name: self.cleaned_data.get(name)
-            for name in self.NAMES
-            if self.cleaned_data.get(name) not in (None, "", False)
-        }
-        if "q" in self.values:
-            self.values["q"] = " ".join(self.values["q"].split())
-            if not self.values["q"]:
-                del self.values["q"]
-
-    @property
-    def active(self):
-        return bool(self.values)
-
-    def items(self):
-        return [(k, "1" if v is True else v) for k, v in self.values.items()]
-
-    @property
-    def query(self):
-        """The active filters as a querystring (no leading "?"), in a stable order."""
-        return urlencode(self.items())
-
-    def apply(self, jobs, user):
-        v = self.values
-        if v.get("who") == "mine":
-            jobs = jobs.filter(author=user)
-        status = v.get("status")
-        if status == "done":
-            jobs = jobs.filter(state=State.DONE)
-        elif status == "pending":
-            jobs = jobs.filter(state__in=PENDING_STATES)
-        elif status == "failed":
-            jobs = jobs.filter(state__in=SETTLED_UNWELL)
-        if v.get("mode"):
-            jobs = jobs.filter(generation__mode=v["mode"])
-        if v.get("resolution"):
-            jobs = jobs.filter(generation__resolution=v["resolution"])
-        if v.get("fav"):
-            # From the person's (few) favourites, not a favourite lookup per gallery row: the
-            # latter costs a walk over the whole team's gallery.
-            jobs = jobs.filter(pk__in=Favourite.objects.filter(user=user).values("job_id"))
-        if v.get("q"):
-            jobs = search_generations(jobs, v["q"], prefix="generation__")
-        return jobs
-
-
-# --- queries ---------------------------------------------------------------------------------
-
-
-def team_jobs(team, user):
-    """Every job a gallery may show, with what a card needs in the same query."""
-    return (
-        Job.objects.filter(team=team, dismissed=False)
-        .select_related("generation", "author")
-        .annotate(starred=Exists(Favourite.objects.filter(user=user, job=OuterRef("pk"))))
-    )
 
 
 def make_cursor(job):
@@ -161,57 +62,13 @@ def read_cursor(token):
         return None
 
 
-# The redundant leading range (created_at <= / >=) lets the (team, -created_at, -id) index seek
-# straight to the cursor; with the OR alone SQLite walks the index from the newest image, so
-# a page 90% down a 33k-image gallery cost 4x the first page (tests/benchmarks/gallery.py).
-def _older_than(created_at, pk):
-    return Q(created_at__lte=created_at) & (
-        Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
-    )
-
-
-def _newer_than(created_at, pk):
-    return Q(created_at__gte=created_at) & (
-        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
-    )
-
-
-def keyset_page(jobs, cursor=None, size=PAGE_SIZE):
-    """One page, newest first, after `cursor`; and the cursor of the next page (or None).
-
-    Keyset, never OFFSET: the (team, -created_at, -id) index finds the page's start directly,
-    so page 40 costs what page 1 costs, and images arriving meanwhile never shift a page.
-    """
-    if cursor:
-        jobs = jobs.filter(_older_than(*cursor))
-    rows = list(jobs.order_by("-created_at", "-id")[: size + 1])
-    page = rows[:size]
-    return page, (make_cursor(page[-1]) if len(rows) > size else None)
-
-
-def neighbours(jobs, job):
-    """The codes of the images before (newer) and after (older) `job` in `jobs`."""
-    newer = (
-        jobs.filter(_newer_than(job.created_at, job.pk))
-        .order_by("created_at", "id")
-        .values_list("code", flat=True)
-        .first()
-    )
-    older = (
-        jobs.filter(_older_than(job.created_at, job.pk))
-        .order_by("-created_at", "-id")
-        .values_list("code", flat=True)
-        .first()
-    )
-    return newer, older
-
-
 def gallery_context(request, membership, cursor_token=None):
     """What the gallery partial needs: one page of cards under the request's filters."""
     team, user = membership.team, request.user
     filters = GalleryFilters(request.GET)
     cursor = read_cursor(cursor_token)
-    jobs, next_cursor = keyset_page(filters.apply(team_jobs(team, user), user), cursor)
+    page = filters.apply(Job.objects.gallery(team, user), user).keyset_page(cursor, PAGE_SIZE)
+    jobs, next_cursor = page[0], (make_cursor(page[0][-1]) if page[1] else None)
     # "Nothing yet" (explain the next step) differs from "nothing matches" (clear the filters).
     empty_team = (
         not jobs
@@ -371,8 +228,8 @@ def can_use_as_source(team):
 def detail_context(request, membership, job, in_lightbox, error=""):
     team = membership.team
     filters = filters_of(request)
-    jobs = filters.apply(team_jobs(team, request.user), request.user)
-    newer, older = neighbours(jobs, job)
+    jobs = filters.apply(Job.objects.gallery(team, request.user), request.user)
+    newer, older = jobs.neighbours(job)
     query = filters.query
     return {
         "team": team,
@@ -407,7 +264,7 @@ def _duration(start, end):
 
 
 def _detail_job(team, code, user):
-    return get_object_or_404(team_jobs(team, user).select_related("parent"), code=code)
+    return get_object_or_404(Job.objects.gallery(team, user).select_related("parent"), code=code)
 
 
 def _in_lightbox(request):
@@ -424,43 +281,6 @@ def image_detail(request, team_code, job_code):
     context = detail_context(request, membership, job, in_lightbox)
     template = "generator/image_detail.html" + ("#detail" if in_lightbox else "")
     return render(request, template, context)
-
-
-def download_name(job):
-    words = " ".join(job.generation.prompt.split()[:6])
-    slug = slugify(words)[:48].strip("-") or "image"
-    ext = imaging.extension(job.format) if job.format in imaging.FORMATS else "png"
-    return f"akool-{slug}-{job.code.hex[:8]}.{ext}"
-
-
-def _file_response(field, content_type, filename, as_attachment=False, redirect=False):
-    # Storage-agnostic (local, X-Accel-Redirect, or S3 presigned redirect): see storage.py.
-    return file_response(field, content_type, filename, as_attachment, redirect)
-
-
-@require_GET
-@login_required
-def image_file(request, team_code, job_code, kind):
-    """An image's original, preview or thumbnail, to members of its team only."""
-    membership = team_access(request, team_code)
-    job = get_object_or_404(
-        Job.objects.select_related("generation"),
-        team=membership.team,
-        code=job_code,
-        state=State.DONE,
-    )
-    if kind == "original":
-        # The format derive() validated when the image was stored.
-        if job.format not in imaging.FORMATS:
-            raise Http404
-        content_type = imaging.content_type(job.format)
-        download = request.GET.get("download") == "1"
-        return _file_response(
-            job.original, content_type, download_name(job), download, redirect=True
-        )
-    field = getattr(job, FILE_KINDS[kind])
-    webp = imaging.content_type("WEBP")
-    return _file_response(field, webp, f"{job.code.hex[:8]}-{kind}.webp")
 
 
 # --- actions on one image --------------------------------------------------------------------
@@ -588,7 +408,7 @@ def image_retry(request, team_code, job_code):
             error = str(exc)
     if error:
         if request.htmx:
-            job = team_jobs(team, request.user).get(pk=job.pk)
+            job = Job.objects.gallery(team, request.user).get(pk=job.pk)
             context = card_context(membership, job, card_error=error)
             return render(request, "generator/studio.html#card", context)
         messages.error(request, error)
