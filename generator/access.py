@@ -1,13 +1,24 @@
 """The one gate every team-scoped view goes through."""
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
 
-from .models import Membership, Role
+from .models import Membership, Role, User
+
+
+class TeamRequest(HttpRequest):
+    """A request that passed `team_access`: signed in, a member, and `membership` (with its
+    `.team`) set once, so helpers and templates ask it instead of querying again."""
+
+    user: User
+    htmx: HtmxDetails
+    membership: Membership
 
 
 def team_access(request, team_code, role=Role.VIEWER):
-    """Return the caller's Membership (with .team) for the team with public code `team_code`.
+    """Return the caller's Membership (with .team) for the team with public code `team_code`,
+    and set it as `request.membership` (see TeamRequest).
 
     Outsiders get 404 (the team's existence is not revealed); members whose role is below
     `role` get 403. The team becomes the person's current team, so they land there next time.
@@ -24,4 +35,5 @@ def team_access(request, team_code, role=Role.VIEWER):
     if user.current_team_id != membership.team_id:
         user.current_team = membership.team
         user.save(update_fields=["current_team"])
+    request.membership = membership
     return membership

@@ -11,6 +11,10 @@ def teams(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return context
+    htmx = getattr(request, "htmx", None)
+    if htmx and not htmx.history_restore_request:
+        # A fragment has no header to fill; a history restore is a whole page again.
+        return context
     from .models import Membership, Role
 
     memberships = list(

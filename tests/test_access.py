@@ -146,3 +146,29 @@ def test_switching_to_a_bad_team_code_is_404(owner_client, value):
 def test_post_only_views_refuse_get(owner_client, team_a):
     assert owner_client.get(reverse("team_delete", args=[team_a.code])).status_code == 405
     assert owner_client.get(reverse("logout")).status_code == 405
+
+
+def test_htmx_fragments_skip_the_header_query_but_history_restores_keep_it(owner, rf):
+    from django_htmx.middleware import HtmxDetails
+
+    from generator.context_processors import teams
+
+    def request(**headers):
+        req = rf.get("/", **headers)
+        req.user = owner
+        req.htmx = HtmxDetails(req)
+        return req
+
+    assert teams(request())["my_teams"]
+    assert "my_teams" not in teams(request(HTTP_HX_REQUEST="true"))
+    restore = request(HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert teams(restore)["my_teams"]
+
+
+def test_team_access_sets_the_membership_on_the_request(owner, team_a, rf):
+    from generator.access import team_access
+
+    req = rf.get("/")
+    req.user = owner
+    membership = team_access(req, team_a.code)
+    assert req.membership is membership and membership.team == team_a
