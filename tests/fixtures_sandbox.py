@@ -19,6 +19,7 @@ __all__ = [
     "sandbox_cache",
     "sandbox_client",
     "sandbox_client_factory",
+    "sandbox_team",
     "sandbox_url",
 ]
 
@@ -84,3 +85,13 @@ def sandbox_client_factory(sandbox_url):
 @pytest.fixture
 def sandbox_client(sandbox_client_factory, sandbox_account):
     return sandbox_client_factory(sandbox_account.api_key, client_id=sandbox_account.client_id)
+
+
+@pytest.fixture
+def sandbox_team(team_a):
+    """Team A on the built-in sandbox, with fresh emulator credentials."""
+    from generator.sandbox.accounts import provision_account
+
+    team_a.use_sandbox(provision_account())
+    team_a.save()
+    return team_a

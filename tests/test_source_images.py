@@ -36,13 +36,6 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-@pytest.fixture
-def sandbox_team(team_a):
-    team_a.use_sandbox(provision_account())
-    team_a.save()
-    return team_a
-
-
 def png_with_html(size=(64, 48)):
     """A valid PNG that also carries an HTML page in a text chunk."""
     info = PngImagePlugin.PngInfo()

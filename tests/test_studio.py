@@ -17,7 +17,6 @@ from PIL import Image
 from generator import source_links
 from generator.models import Favourite, Generation, Job, Role, State
 from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
-from generator.sandbox.accounts import provision_account
 from tests.fixtures_people import make_user
 from tests.instants import SOME, at
 
@@ -33,13 +32,6 @@ HX = {"HTTP_HX_REQUEST": "true"}
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def sandbox_team(team_a):
-    team_a.use_sandbox(provision_account())
-    team_a.save()
-    return team_a
 
 
 def webp(color="teal", size=(40, 30)):
