@@ -421,6 +421,29 @@ def test_star_and_delete_from_a_card(open_as, sandbox_team, member, gallery):
     assert_clean(page)
 
 
+def test_a_retry_that_cannot_start_answers_on_its_own_card(open_as, team_a, member):
+    # The card's forms swap the card they sit in, while the grid around them opens links in the
+    # lightbox: the retry must land on the card, and the lightbox stay shut.
+    generation = Generation.objects.create(team=team_a, author=member, prompt="A storm at sea")
+    job = Job.objects.create(
+        generation=generation,
+        team=team_a,
+        author=member,
+        state=State.FAILED,
+        error_message="Akool did not make this one.",
+    )
+    page = open_as(member, viewport={"width": 1280, "height": 900})
+    page.goto(studio(team_a))
+    page.evaluate("window.__sameDocument = true")
+    card = page.locator(f"#job-{job.code}")
+    card.get_by_role("button", name="Retry").click()
+    expect(card.get_by_role("alert")).to_have_text(team_a.credentials_problem())
+    expect(page.locator("#gallery-grid > article")).to_have_count(1)
+    expect(page.locator("#lightbox")).to_be_hidden()
+    assert page.evaluate("window.__sameDocument") is True
+    assert_clean(page)
+
+
 def test_a_viewer_cannot_submit(open_as, sandbox_team, viewer, gallery):
     page = open_as(viewer)
     page.goto(studio(sandbox_team))

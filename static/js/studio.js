@@ -342,7 +342,8 @@
     if (scope === box && window.htmx) {
       // Straight to htmx: a key pressed within the few milliseconds before htmx has wired
       // up freshly swapped links would otherwise leave the lightbox for the full page.
-      window.htmx.ajax("GET", link.getAttribute("href"), { target: "#lightbox-body", swap: "innerHTML" });
+      // The link is the source, so the request swaps where the link's container says.
+      window.htmx.ajax("GET", link.getAttribute("href"), { source: link });
     } else {
       link.click();
     }
