@@ -1,6 +1,8 @@
 // The studio's small behaviours, on the studio and the image page; app.js runs first and
 // holds what every page shares (copy buttons, fields shown for one choice, the "js" class).
 // No inline scripts or styles anywhere (strict CSP): colours are set through the CSSOM.
+// Every listener is added once, when this file runs, and most go on the document: cards,
+// forms and lightbox content that htmx swaps in are never wired up again.
 (function () {
   "use strict";
   var each = window.akool.each;
@@ -253,25 +255,21 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var box = lightbox();
-    if (!box) {
-      return;
-    }
-    box.addEventListener("close", function () {
+  // "close" does not bubble: caught on its way down instead.
+  document.addEventListener("close", function (event) {
+    if (event.target === lightbox()) {
       document.getElementById("lightbox-body").replaceChildren();
-    });
-    // A click on the backdrop (the dialog itself, outside its content) closes it.
-    box.addEventListener("click", function (event) {
-      if (event.target === box) {
-        closeLightbox();
-      }
-    });
-  });
+    }
+  }, true);
 
   document.addEventListener("studio:close-lightbox", closeLightbox);
 
   document.addEventListener("click", function (event) {
+    // A click on the backdrop (the dialog itself, outside its content) closes it.
+    if (event.target === lightbox()) {
+      closeLightbox();
+      return;
+    }
     var close = event.target.closest("[data-close-lightbox]");
     if (close && close.closest("dialog")) {
       event.preventDefault();
