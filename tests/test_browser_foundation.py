@@ -64,3 +64,19 @@ def test_the_connection_test_answers_in_place(browser_page, live_server, owner, 
     assert page.url.endswith(f"/t/{team_a.code}/settings/")
     assert "k" * 32 not in page.content()
     assert page.js_errors == []
+
+
+def test_the_key_fields_show_only_while_akool_is_chosen(
+    browser_page, live_server, owner, team_a, settings
+):
+    settings.AKOOL_SANDBOX = True  # both choices on offer
+    page = login(browser_page, live_server, owner.email, PASSWORD)
+    page.goto(f"/t/{team_a.code}/settings/")
+    key = page.get_by_label("API key", exact=True)
+    page.get_by_role("radio", name=re.compile(r"^Sandbox")).check()
+    expect()(key).to_be_hidden()
+    page.get_by_role("radio", name=re.compile(r"^Akool")).check()
+    expect()(key).to_be_visible()
+    page.get_by_role("radio", name=re.compile(r"^Sandbox")).check()
+    expect()(key).to_be_hidden()
+    assert page.js_errors == []

@@ -33,6 +33,24 @@ document.addEventListener("securitypolicyviolation", function (e) {
   window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " " + e.sourceFile);
 });
 """
+# Counts the listeners added to the document, and stands in for the clipboard (which a
+# headless browser may refuse) by recording what is copied.
+COUNT_LISTENERS_AND_COPIES = """
+window.__documentListeners = 0;
+window.__copied = [];
+(function (add) {
+  EventTarget.prototype.addEventListener = function () {
+    if (this === document) {
+      window.__documentListeners += 1;
+    }
+    return add.apply(this, arguments);
+  };
+})(EventTarget.prototype.addEventListener);
+Object.defineProperty(navigator, "clipboard", {
+  configurable: true,
+  value: { writeText: function (text) { window.__copied.push(text); return Promise.resolve(); } },
+});
+"""
 PROMPTS = [
     "A lighthouse on a cliff at dawn, watercolour",
     "Isometric cutaway of a tiny coffee shop, soft light",
@@ -354,6 +372,47 @@ def test_the_lightbox_browses_with_the_arrow_keys_and_closes_with_escape(
     assert_clean(page)
 
 
+def test_after_many_swaps_one_click_still_does_one_thing(open_as, sandbox_team, member, gallery):
+    page = open_as(member, viewport={"width": 1280, "height": 900})
+    page.context.add_init_script(COUNT_LISTENERS_AND_COPIES)
+    page.goto(studio(sandbox_team))
+    newest_first = list(reversed(PROMPTS))
+    cards = page.locator("#gallery-grid > article")
+    dialog = page.locator("#lightbox")
+    title = dialog.locator("#detail-title")
+
+    def swap_around():
+        page.get_by_label("Made by").select_option("mine")
+        expect(cards).to_have_count(4)
+        page.get_by_label("Made by").select_option(index=0)
+        expect(cards).to_have_count(8)
+        page.locator("#gallery-grid a.tile").first.click()
+        expect(title).to_have_text(newest_first[0])
+        page.keyboard.press("ArrowRight")
+        expect(title).to_have_text(newest_first[1])
+        page.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+
+    # The first round may add what a page adds once; later rounds must add nothing.
+    swap_around()
+    listeners = page.evaluate("window.__documentListeners")
+    for _ in range(3):
+        swap_around()
+    assert page.evaluate("window.__documentListeners") == listeners
+
+    page.locator("#gallery-grid a.tile").first.click()
+    copy = dialog.locator("[data-copy-text]")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    # A second handler would have read "Copied" as the label to put back.
+    expect(copy).to_have_text("Copy prompt", timeout=5_000)
+    assert page.evaluate("window.__copied") == [newest_first[0]]
+    dialog.get_by_role("link", name="Close").click()
+    expect(dialog).to_be_hidden()
+    assert page.url.endswith(studio(sandbox_team))
+    assert_clean(page)
+
+
 def test_the_form_shows_image_to_image_fields_only_in_that_mode_and_errors_in_place(
     open_as, sandbox_team, member
 ):
@@ -418,6 +477,29 @@ def test_star_and_delete_from_a_card(open_as, sandbox_team, member, gallery):
     expect(page.locator("#gallery-grid > article")).to_have_count(7)
     assert not Job.objects.filter(pk=own.pk).exists()
     assert not Path(own.thumbnail.path).exists()
+    assert_clean(page)
+
+
+def test_a_retry_that_cannot_start_answers_on_its_own_card(open_as, team_a, member):
+    # The card's forms swap the card they sit in, while the grid around them opens links in the
+    # lightbox: the retry must land on the card, and the lightbox stay shut.
+    generation = Generation.objects.create(team=team_a, author=member, prompt="A storm at sea")
+    job = Job.objects.create(
+        generation=generation,
+        team=team_a,
+        author=member,
+        state=State.FAILED,
+        error_message="Akool did not make this one.",
+    )
+    page = open_as(member, viewport={"width": 1280, "height": 900})
+    page.goto(studio(team_a))
+    page.evaluate("window.__sameDocument = true")
+    card = page.locator(f"#job-{job.code}")
+    card.get_by_role("button", name="Retry").click()
+    expect(card.get_by_role("alert")).to_have_text(team_a.credentials_problem())
+    expect(page.locator("#gallery-grid > article")).to_have_count(1)
+    expect(page.locator("#lightbox")).to_be_hidden()
+    assert page.evaluate("window.__sameDocument") is True
     assert_clean(page)
 
 

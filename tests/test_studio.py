@@ -183,7 +183,7 @@ def test_a_new_sandbox_team_shows_the_form_and_says_try_a_prompt(member_client, 
         "source_file",
     ):
         assert f'name="{name}"' in html
-    assert 'data-mode-only="i2i"' in html and "mode-off" in html
+    assert 'class="mode-only when-off" data-show-when="mode=i2i"' in html
     one_4k = CREDITS_PER_IMAGE["4k"]  # 4K × 1 image by default
     assert f"Estimated cost: <strong>{one_4k} credit{pluralize(one_4k)}</strong>" in html
     assert "Akool&#x27;s charge may differ" in html or "Akool's charge may differ" in html

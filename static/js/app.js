@@ -1,7 +1,99 @@
 // Small progressive enhancements. Every page works without this file.
+// Loaded in <head> without defer, before any page script: the "js" class is set before the
+// first paint, and page scripts (studio.js) find the shared helpers in window.akool.
+// Every listener goes on the document, once: content that htmx swaps in needs no wiring.
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
+
+  // fn(element) for root itself and every element below it that matches selector.
+  function each(root, selector, fn) {
+    if (root.matches && root.matches(selector)) {
+      fn(root);
+    }
+    if (root.querySelectorAll) {
+      root.querySelectorAll(selector).forEach(fn);
+    }
+  }
+
+  // Copy text to the clipboard and say so on the button for a moment. When the browser
+  // refuses, the text is left selected (in field, or a hidden helper) to copy by hand.
+  function copyText(button, text, field) {
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {
+        if (field) {
+          field.select();
+        }
+      });
+      return;
+    }
+    var area = field;
+    if (!area) {
+      area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.appendChild(area);
+    }
+    area.select();
+    try {
+      document.execCommand("copy");
+      done();
+    } catch (e) {
+      // Nothing more to try; the text is on the page to copy by hand.
+    }
+    if (area !== field) {
+      area.remove();
+    }
+  }
+
+  // Copy buttons: <button data-copy="id-of-input"> or <button data-copy-text="the text">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy], [data-copy-text]");
+    if (!button) {
+      return;
+    }
+    event.preventDefault();
+    if (button.hasAttribute("data-copy-text")) {
+      copyText(button, button.getAttribute("data-copy-text"));
+      return;
+    }
+    var input = document.getElementById(button.getAttribute("data-copy"));
+    if (input) {
+      copyText(button, input.value, input);
+    }
+  });
+
+  // Fields shown only when a radio choice needs them: <div data-show-when="name=value">.
+  // They are hidden with the class when-off (shown anyway without JavaScript); a template
+  // that knows the choice renders the class itself, so nothing is painted and then hidden.
+  function syncShowWhen(root) {
+    each(root, "[data-show-when]", function (block) {
+      var parts = block.getAttribute("data-show-when").split("=");
+      var form = block.closest("form");
+      if (!form) {
+        return;
+      }
+      var checked = form.querySelector('input[name="' + parts[0] + '"]:checked');
+      block.classList.toggle("when-off", !!checked && checked.value !== parts[1]);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("input[type=radio]") && event.target.form) {
+      syncShowWhen(event.target.form);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    syncShowWhen(document);
+  });
+  document.addEventListener("htmx:load", function (event) {
+    syncShowWhen(event.target);
+  });
 
   // Team switcher and similar selects: submit as soon as a choice is made.
   document.addEventListener("change", function (event) {
@@ -20,55 +112,5 @@
     }
   }, true);
 
-  // Copy buttons: <button data-copy="id-of-input">.
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("button[data-copy]");
-    if (!button) {
-      return;
-    }
-    event.preventDefault();
-    var input = document.getElementById(button.getAttribute("data-copy"));
-    if (!input) {
-      return;
-    }
-    var done = function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
-      window.setTimeout(function () { button.textContent = label; }, 1500);
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(input.value).then(done, function () {
-        input.select();
-      });
-    } else {
-      input.select();
-      try {
-        document.execCommand("copy");
-        done();
-      } catch (e) {
-        // The text stays selected so the person can copy it by hand.
-      }
-    }
-  });
-
-  // Show fields only when a radio choice needs them: <div data-show-when="name=value">.
-  function syncConditional(root) {
-    root.querySelectorAll("[data-show-when]").forEach(function (block) {
-      var parts = block.getAttribute("data-show-when").split("=");
-      var form = block.closest("form");
-      if (!form) {
-        return;
-      }
-      var checked = form.querySelector('input[name="' + parts[0] + '"]:checked');
-      block.hidden = !!checked && checked.value !== parts[1];
-    });
-  }
-  document.addEventListener("change", function (event) {
-    if (event.target.matches && event.target.matches("input[type=radio]")) {
-      syncConditional(document);
-    }
-  });
-  document.addEventListener("DOMContentLoaded", function () {
-    syncConditional(document);
-  });
+  window.akool = { each: each };
 })();

@@ -1,18 +1,11 @@
-// The studio's small behaviours. Loaded in <head> without defer so the page never paints
-// the image-to-image fields before they are hidden; everything else waits for the DOM.
+// The studio's small behaviours, on the studio and the image page; app.js runs first and
+// holds what every page shares (copy buttons, fields shown for one choice, the "js" class).
 // No inline scripts or styles anywhere (strict CSP): colours are set through the CSSOM.
+// Every listener is added once, when this file runs, and most go on the document: cards,
+// forms and lightbox content that htmx swaps in are never wired up again.
 (function () {
   "use strict";
-  document.documentElement.classList.add("js");
-
-  function each(root, selector, fn) {
-    if (root.matches && root.matches(selector)) {
-      fn(root);
-    }
-    if (root.querySelectorAll) {
-      root.querySelectorAll(selector).forEach(fn);
-    }
-  }
+  var each = window.akool.each;
 
   // --- content that arrives (page load and every htmx swap) ---------------------------------
 
@@ -24,16 +17,14 @@
     });
   }
 
+  // "Original" keeps the source's shape, so it only makes sense with a source image.
+  // (The source image fields themselves show and hide through data-show-when, in app.js.)
   function syncMode(form) {
     if (!form) {
       return;
     }
     var checked = form.querySelector("input[name='mode']:checked");
     var mode = checked ? checked.value : "t2i";
-    form.querySelectorAll("[data-mode-only]").forEach(function (block) {
-      block.classList.toggle("mode-off", block.getAttribute("data-mode-only") !== mode);
-    });
-    // "Original" keeps the source's shape, so it only makes sense with a source image.
     var scale = form.querySelector("select[name='scale']");
     var original = scale && scale.querySelector("option[value='Original']");
     if (original) {
@@ -227,36 +218,7 @@
         prompt.focus();
       }
     }
-    var copy = event.target.closest("[data-copy-text]");
-    if (copy) {
-      copyText(copy, copy.getAttribute("data-copy-text"));
-    }
   });
-
-  function copyText(button, text) {
-    var done = function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
-      window.setTimeout(function () { button.textContent = label; }, 1500);
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () {});
-      return;
-    }
-    var area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.className = "visually-hidden";
-    document.body.appendChild(area);
-    area.select();
-    try {
-      document.execCommand("copy");
-      done();
-    } catch (e) {
-      // Nothing more to try; the prompt is on the page to copy by hand.
-    }
-    area.remove();
-  }
 
   // --- the poller: one request for all pending cards, paused while the tab is hidden ----------
 
@@ -293,25 +255,21 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
-    var box = lightbox();
-    if (!box) {
-      return;
-    }
-    box.addEventListener("close", function () {
+  // "close" does not bubble: caught on its way down instead.
+  document.addEventListener("close", function (event) {
+    if (event.target === lightbox()) {
       document.getElementById("lightbox-body").replaceChildren();
-    });
-    // A click on the backdrop (the dialog itself, outside its content) closes it.
-    box.addEventListener("click", function (event) {
-      if (event.target === box) {
-        closeLightbox();
-      }
-    });
-  });
+    }
+  }, true);
 
   document.addEventListener("studio:close-lightbox", closeLightbox);
 
   document.addEventListener("click", function (event) {
+    // A click on the backdrop (the dialog itself, outside its content) closes it.
+    if (event.target === lightbox()) {
+      closeLightbox();
+      return;
+    }
     var close = event.target.closest("[data-close-lightbox]");
     if (close && close.closest("dialog")) {
       event.preventDefault();
@@ -342,7 +300,8 @@
     if (scope === box && window.htmx) {
       // Straight to htmx: a key pressed within the few milliseconds before htmx has wired
       // up freshly swapped links would otherwise leave the lightbox for the full page.
-      window.htmx.ajax("GET", link.getAttribute("href"), { target: "#lightbox-body", swap: "innerHTML" });
+      // The link is the source, so the request swaps where the link's container says.
+      window.htmx.ajax("GET", link.getAttribute("href"), { source: link });
     } else {
       link.click();
     }
