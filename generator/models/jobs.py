@@ -9,6 +9,7 @@ from django.db import IntegrityError, models
 from django.db.models import Q
 from django.utils import timezone
 
+from ..akool.results import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
 from .generations import Generation
 from .teams import Team
 
@@ -254,8 +255,6 @@ class Job(models.Model):
         Every move is a conditional update, so a webhook and a poll racing on one job apply
         it once; the loser changes nothing.
         """
-        from ..akool.client import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
-
         now = timezone.now()
         extra = {"akool_status": result.status}
         if result.deduction_credit is not None:

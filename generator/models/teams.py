@@ -151,7 +151,8 @@ class Team(models.Model):
     def akool_client(self, **kwargs):
         """The client for this team's Akool. Raises a TRANSIENT AkoolError while its secrets
         cannot be decrypted: work waits (backing off) until an admin mends the key."""
-        from ..akool.client import AkoolClient, AkoolError, ErrorKind
+        from ..akool.client import AkoolClient
+        from ..akool.errors import AkoolError, ErrorKind
 
         if self.credentials_unreadable:
             raise AkoolError(UNREADABLE_KEY, kind=ErrorKind.TRANSIENT)

@@ -531,7 +531,7 @@ def _format_credits(value):
 
 def _check_connection(team):
     """(ok, sentence) for the team's Akool connection; never raises, never shows the key."""
-    from ..akool.client import AkoolError
+    from ..akool.errors import AkoolError
 
     if not team.has_credentials:
         return False, "No API key is saved yet."
