@@ -249,8 +249,10 @@ class Membership(models.Model):
 
 
 class InvitationQuerySet(models.QuerySet):
-    def usable(self):
-        return self.filter(accepted_at__isnull=True, expires_at__gt=timezone.now())
+    def usable(self, now=None):
+        """Invitations whose link still works: `Invitation.state` is "usable" for exactly
+        these (the same rule, read by the database; the two are kept side by side here)."""
+        return self.filter(accepted_at__isnull=True, expires_at__gt=now or timezone.now())
 
 
 def _invite_expiry():
@@ -285,5 +287,15 @@ class Invitation(models.Model):
         return f"Invitation of {self.email} to {self.team}"
 
     @property
+    def state(self):
+        """ "used", "expired", or "usable" while the link still works (the rule
+        `InvitationQuerySet.usable` applies in the database)."""
+        if self.accepted_at is not None:
+            return "used"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "usable"
+
+    @property
     def is_usable(self):
-        return self.accepted_at is None and self.expires_at > timezone.now()
+        return self.state == "usable"
