@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import audit, budgets, tasks
-from ..access import team_access
+from ..access import team_access, team_context
 from ..account_forms import (
     LAST_OWNER,
     CredentialsForm,
@@ -55,10 +55,22 @@ def _first_error(form):
     return "That did not work; reload the page and try again."
 
 
+def _refused(request, form, section="members"):
+    """Back to a section of the settings page, with the form's first error as a message."""
+    messages.error(request, _first_error(form))
+    return redirect(_settings_url(request.membership.team, section))
+
+
+def _lock_owners(team):
+    """The team's owners, locked until the transaction ends, so two owners demoting or removing
+    each other (or leaving at once) cannot leave the team ownerless."""
+    return list(team.memberships.select_for_update().filter(role=Role.OWNER))
+
+
 # --- list, create, switch, leave -------------------------------------------------------------
 
 
-def _team_list_page(request, form=None, status=200):
+def _team_list_page(request, form=None):
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("team")
@@ -72,7 +84,6 @@ def _team_list_page(request, form=None, status=200):
         request,
         "generator/team_list.html",
         {"rows": rows, "form": form or TeamCreateForm(), "sandbox": settings.AKOOL_SANDBOX},
-        status=status,
     )
 
 
@@ -124,7 +135,7 @@ def team_leave(request, team_code):
     membership = team_access(request, team_code)
     team = membership.team
     with transaction.atomic():
-        owners = list(team.memberships.select_for_update().filter(role=Role.OWNER))
+        owners = _lock_owners(team)
         if membership.role == Role.OWNER and len(owners) <= 1:
             messages.error(request, LAST_OWNER)
             return redirect("team_list")
@@ -146,7 +157,8 @@ def team_leave(request, team_code):
 # --- settings page ---------------------------------------------------------------------------
 
 
-def _member_rows(team, actor):
+def _member_rows(actor):
+    team = actor.team
     members = sorted(
         team.memberships.select_related("user"),
         key=lambda m: (-ROLE_RANK[m.role], m.user.email),
@@ -169,42 +181,42 @@ def _member_rows(team, actor):
     return rows
 
 
-def _settings_page(request, membership, status=200, **forms):
+def _settings_page(request, **forms):
+    """The settings page for `request.membership`; `forms` replace the fresh ones (a rejected
+    form comes back with its errors)."""
+    membership = request.membership
     team = membership.team
     is_owner = membership.role == Role.OWNER
     invitations = list(team.invitations.usable().select_related("invited_by"))
     for invitation in invitations:
         invitation.link = request.build_absolute_uri(reverse("invite", args=[invitation.code]))
-    context = {
-        "team": team,
-        "membership": membership,
-        "is_owner": is_owner,
-        "members": _member_rows(team, membership),
-        "role_choices": role_choices_for(membership.role),
-        "invitations": invitations,
-        "sandbox_available": settings.AKOOL_SANDBOX,
+    context = team_context(
+        request,
+        is_owner=is_owner,
+        members=_member_rows(membership),
+        role_choices=role_choices_for(membership.role),
+        invitations=invitations,
+        sandbox_available=settings.AKOOL_SANDBOX,
         # A fresh instance: a rejected edit must not show up in the page's header.
-        "details_form": TeamDetailsForm(instance=Team.objects.get(pk=team.pk)),
-        "credentials_form": CredentialsForm(
+        details_form=TeamDetailsForm(instance=Team.objects.get(pk=team.pk)),
+        credentials_form=CredentialsForm(
             initial={"backend": team.backend, "use_token_auth": team.use_token_auth}
         ),
-        "invite_form": InvitationForm(team, membership),
-        "transfer_form": TransferOwnershipForm(team, membership) if is_owner else None,
-        "delete_form": DeleteTeamForm(team) if is_owner else None,
-        "budget_form": BudgetForm(
-            instance=Team.objects.get(pk=team.pk), actor_role=membership.role
-        ),
-        "team_usage": budgets.team_usage(team),
-    }
+        invite_form=InvitationForm(team, membership),
+        transfer_form=TransferOwnershipForm(team, membership) if is_owner else None,
+        delete_form=DeleteTeamForm(team) if is_owner else None,
+        budget_form=BudgetForm(instance=Team.objects.get(pk=team.pk), actor_role=membership.role),
+        team_usage=budgets.team_usage(team),
+    )
     context.update(forms)
-    return render(request, "generator/team_settings.html", context, status=status)
+    return render(request, "generator/team_settings.html", context)
 
 
 @require_GET
 @login_required
 def team_settings(request, team_code):
-    membership = team_access(request, team_code, Role.ADMIN)
-    return _settings_page(request, membership)
+    team_access(request, team_code, Role.ADMIN)
+    return _settings_page(request)
 
 
 @require_POST
@@ -214,7 +226,7 @@ def team_details(request, team_code):
     team = membership.team
     form = TeamDetailsForm(request.POST, instance=Team.objects.get(pk=team.pk))
     if not form.is_valid():
-        return _settings_page(request, membership, details_form=form)
+        return _settings_page(request, details_form=form)
     form.save()
     messages.success(request, "Saved the team details.")
     return redirect(_settings_url(team))
@@ -229,8 +241,7 @@ def member_role(request, team_code):
     membership = team_access(request, team_code, Role.ADMIN)
     team = membership.team
     with transaction.atomic():
-        # Lock the owners so two owners demoting each other cannot leave the team ownerless.
-        list(team.memberships.select_for_update().filter(role=Role.OWNER))
+        _lock_owners(team)
         form = MemberRoleForm(team, membership, request.POST)
         if form.is_valid():
             target = form.cleaned_data["membership"]
@@ -247,8 +258,7 @@ def member_role(request, team_code):
                     new=target.role,
                 )
     if not form.is_valid():
-        messages.error(request, _first_error(form))
-        return redirect(_settings_url(team, "members"))
+        return _refused(request, form)
     messages.success(
         request, f"{target.user.display_name} is now {target.get_role_display().lower()}."
     )
@@ -264,7 +274,7 @@ def member_remove(request, team_code):
     membership = team_access(request, team_code, Role.ADMIN)
     team = membership.team
     with transaction.atomic():
-        list(team.memberships.select_for_update().filter(role=Role.OWNER))
+        _lock_owners(team)
         form = MemberRemoveForm(team, membership, request.POST)
         if form.is_valid():
             target = form.cleaned_data["membership"]
@@ -279,8 +289,7 @@ def member_remove(request, team_code):
                 left=target.user_id == request.user.pk,
             )
     if not form.is_valid():
-        messages.error(request, _first_error(form))
-        return redirect(_settings_url(team, "members"))
+        return _refused(request, form)
     if target.user_id == request.user.pk:
         request.user.refresh_from_db(fields=["current_team"])
         messages.success(request, f"You left {team.name}.")
@@ -296,7 +305,7 @@ def team_transfer(request, team_code):
     team = membership.team
     form = TransferOwnershipForm(team, membership, request.POST)
     if not form.is_valid():
-        return _settings_page(request, membership, transfer_form=form)
+        return _settings_page(request, transfer_form=form)
     new_owner = form.cleaned_data["new_owner"]
     with transaction.atomic():
         team.memberships.filter(user=new_owner).update(role=Role.OWNER)
@@ -320,7 +329,7 @@ def team_delete(request, team_code):
     team = membership.team
     form = DeleteTeamForm(team, request.POST)
     if not form.is_valid():
-        return _settings_page(request, membership, delete_form=form)
+        return _settings_page(request, delete_form=form)
     name = team.name
     with transaction.atomic():
         files = team.stored_file_names()
@@ -354,7 +363,7 @@ def team_budget(request, team_code):
                 request.user, team, AuditAction.BUDGET_CHANGED, target="team budget", **changes
             )
     if not form.is_valid():
-        return _settings_page(request, membership, budget_form=form)
+        return _settings_page(request, budget_form=form)
     if form.has_changed():
         messages.success(request, "Saved the budget and role rules.")
     else:
@@ -370,8 +379,7 @@ def member_cap(request, team_code):
     team = membership.team
     form = MemberCapForm(team, request.POST)
     if not form.is_valid():
-        messages.error(request, _first_error(form))
-        return redirect(_settings_url(team, "members"))
+        return _refused(request, form)
     target, cap = form.cleaned_data["member"], form.cleaned_data["monthly_cap"]
     if target.monthly_cap == cap:
         messages.info(request, f"{target.user.display_name}'s cap is unchanged.")
@@ -423,7 +431,7 @@ def invitation_create(request, team_code):
     team = membership.team
     form = InvitationForm(team, membership, request.POST)
     if not form.is_valid():
-        return _settings_page(request, membership, invite_form=form)
+        return _settings_page(request, invite_form=form)
     email = form.cleaned_data["email"]
     with transaction.atomic():
         # A fresh invitation replaces an older pending one, so only one link works.
@@ -471,7 +479,7 @@ def credentials_save(request, team_code):
     team = membership.team
     form = CredentialsForm(request.POST)
     if not form.is_valid():
-        return _settings_page(request, membership, credentials_form=form)
+        return _settings_page(request, credentials_form=form)
     action = AuditAction.KEY_REPLACED if team.has_credentials else AuditAction.KEY_ADDED
     if form.cleaned_data["backend"] == Backend.SANDBOX:
         with transaction.atomic():
