@@ -71,7 +71,7 @@ urlpatterns = [
 ]
 
 urlpatterns += [
-    path("", include("generator.urls_studio")),
+    path(team, include("generator.urls_studio")),
     # Called by Akool, not by people: no login, checked by signature or signed token.
     path("hooks/akool/<str:token>/", hooks.akool_webhook, name="akool_webhook"),
     # Source images Akool fetches (uploads and "use as source"): see source_links.py.

@@ -307,33 +307,30 @@ def _create_jobs(request, account, params, api, markers):
     return jobs
 
 
-def _create_prologue(body):
-    """Injected faults that answer before any job exists: [http:5xx] and [error:NNNN]."""
+def _create(request, call, validate, api):
+    """What both create endpoints do: authenticate, apply the prompt's injected faults,
+    validate, and charge and create the batch. Returns (jobs, None), or (None, response) when
+    an injected gateway fault ([http:5xx]) answers before any job exists."""
+    account = _auth(request, call)
+    body = _json_body(request, call)
     prompt = body.get("prompt")
     markers = faults.parse_markers(prompt if isinstance(prompt, str) else "")
     if markers.http_status:
-        return markers, faults.gateway_error(markers.http_status)
+        return None, faults.gateway_error(markers.http_status)
     if markers.error_code:
         raise ApiError(markers.error_code)
-    return markers, None
-
-
-def _create_epilogue(call, jobs, markers):
+    jobs = _create_jobs(request, account, validate(body), api, markers)
     call.job_id = jobs[0].job_id
     call.drop = markers.drop
     call.delay = markers.slow
+    return jobs, None
 
 
 @api_view("create", "POST")
 def create_v4(request, call):
-    account = _auth(request, call)
-    body = _json_body(request, call)
-    markers, early = _create_prologue(body)
+    jobs, early = _create(request, call, validate_v4, SandboxJob.Api.V4)
     if early:
         return early
-    params = validate_v4(body)
-    jobs = _create_jobs(request, account, params, SandboxJob.Api.V4, markers)
-    _create_epilogue(call, jobs, markers)
     # Quirk: one image gives an object, several give an array of slimmer records.
     if len(jobs) == 1:
         return envelope(1000, _create_record(jobs[0], full=True))
@@ -342,14 +339,9 @@ def create_v4(request, call):
 
 @api_view("create", "POST")
 def create_v3(request, call):
-    account = _auth(request, call)
-    body = _json_body(request, call)
-    markers, early = _create_prologue(body)
+    jobs, early = _create(request, call, validate_v3, SandboxJob.Api.V3)
     if early:
         return early
-    params = validate_v3(body)
-    jobs = _create_jobs(request, account, params, SandboxJob.Api.V3, markers)
-    _create_epilogue(call, jobs, markers)
     return envelope(1000, _v3_record(jobs[0]))
 
 
