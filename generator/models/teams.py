@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from ..lib.crypto import DecryptionError, EncryptedTextField
+from .people import User
 
 
 class Role(models.TextChoices):
@@ -212,6 +213,15 @@ class Team(models.Model):
     def role_of(self, user):
         membership = self.memberships.filter(user=user).first()
         return membership.role if membership else None
+
+    def lock_owners(self):
+        """The owners' memberships, locked until the transaction ends, so two owners demoting
+        or removing each other (or leaving at once) cannot leave the team ownerless."""
+        return list(self.memberships.select_for_update().filter(role=Role.OWNER))
+
+    def clear_current_team(self, user_ids):
+        """People who are no longer in this team must not land in it next time."""
+        User.objects.filter(pk__in=user_ids, current_team=self).update(current_team=None)
 
 
 class Membership(models.Model):
