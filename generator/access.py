@@ -1,4 +1,4 @@
-"""The one gate every team-scoped view goes through."""
+"""The one gate every team-scoped view goes through, and the context its pages start from."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
@@ -37,3 +37,16 @@ def team_access(request, team_code, role=Role.VIEWER):
         user.save(update_fields=["current_team"])
     request.membership = membership
     return membership
+
+
+def team_context(request: TeamRequest, **extra):
+    """The context every team page and fragment starts from, read from `request.membership`:
+    the team, the caller's membership, and the two role questions templates ask most."""
+    membership = request.membership
+    return {
+        "team": membership.team,
+        "membership": membership,
+        "is_admin": membership.is_admin,
+        "can_edit": membership.can_edit,
+        **extra,
+    }

@@ -287,6 +287,20 @@ class _SecretInput(forms.PasswordInput):
         super().__init__(attrs=attrs, render_value=False)
 
 
+class _SecretField(forms.CharField):
+    """A credential: write-only (never rendered back), optional, and one token (no spaces)."""
+
+    def __init__(self, *, what, **kwargs):
+        self.what = what
+        super().__init__(required=False, max_length=256, widget=_SecretInput(), **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if any(ch.isspace() for ch in value):
+            raise ValidationError(f"The {self.what} cannot contain spaces.", code="space")
+        return value
+
+
 def backend_choices():
     if settings.AKOOL_SANDBOX:
         return [
@@ -298,18 +312,14 @@ def backend_choices():
 
 class CredentialsForm(forms.Form):
     backend = forms.ChoiceField(label="Connect to", widget=forms.RadioSelect)
-    api_key = forms.CharField(
+    api_key = _SecretField(
+        what="API key",
         label="API key",
-        required=False,
-        max_length=256,
-        widget=_SecretInput(),
         help_text="From Akool → API Credentials. Stored encrypted; it is never shown again.",
     )
-    client_id = forms.CharField(
+    client_id = _SecretField(
+        what="clientId",
         label="clientId (optional)",
-        required=False,
-        max_length=256,
-        widget=_SecretInput(),
         help_text="Needed for webhooks (Akool signs them with it) and for token authentication.",
     )
     use_token_auth = forms.BooleanField(
@@ -323,19 +333,6 @@ class CredentialsForm(forms.Form):
         self.fields["backend"].choices = choices
         if len(choices) == 1:
             self.fields["backend"].initial = choices[0][0]
-
-    @staticmethod
-    def _clean_secret(value, what):
-        value = value.strip()
-        if any(ch.isspace() for ch in value):
-            raise ValidationError(f"The {what} cannot contain spaces.", code="space")
-        return value
-
-    def clean_api_key(self):
-        return self._clean_secret(self.cleaned_data["api_key"], "API key")
-
-    def clean_client_id(self):
-        return self._clean_secret(self.cleaned_data["client_id"], "clientId")
 
     def clean(self):
         cleaned = super().clean()

@@ -154,9 +154,7 @@ class InvitationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status(self, obj):
-        if obj.accepted_at:
-            return "accepted"
-        return "pending" if obj.is_usable else "expired"
+        return {"used": "accepted", "usable": "pending"}.get(obj.state, obj.state)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

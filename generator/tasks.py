@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from .akool.client import STATUS_COMPLETED, AkoolError, ErrorKind
+from .akool.errors import AkoolError, ErrorKind
+from .akool.results import STATUS_COMPLETED
 from .lib import imaging, ssrf, storage
 from .lib.imaging import InvalidImage, derive
 from .models import (

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from .account_forms import EmailAuthenticationForm
-from .views import accounts, audit, home, hooks, studio, teams, usage
+from .views import accounts, audit, credentials, home, hooks, members, studio, teams, usage
 from .views.health import healthz
 
 team = "t/<uuid:team_code>/"
@@ -50,12 +50,12 @@ urlpatterns = [
     path(team + "leave/", teams.team_leave, name="team_leave"),
     path(team + "settings/", teams.team_settings, name="team_settings"),
     path(team + "settings/details/", teams.team_details, name="team_details"),
-    path(team + "members/role/", teams.member_role, name="member_role"),
-    path(team + "members/remove/", teams.member_remove, name="member_remove"),
+    path(team + "members/role/", members.member_role, name="member_role"),
+    path(team + "members/remove/", members.member_remove, name="member_remove"),
     path(team + "transfer/", teams.team_transfer, name="team_transfer"),
     path(team + "delete/", teams.team_delete, name="team_delete"),
     path(team + "budget/", teams.team_budget, name="team_budget"),
-    path(team + "members/cap/", teams.member_cap, name="member_cap"),
+    path(team + "members/cap/", members.member_cap, name="member_cap"),
     path(team + "audit/", audit.audit_log, name="audit_log"),
     path(team + "usage/", usage.usage, name="usage"),
     path(team + "usage.csv", usage.usage_csv, name="usage_csv"),
@@ -65,13 +65,13 @@ urlpatterns = [
         teams.invitation_revoke,
         name="invitation_revoke",
     ),
-    path(team + "credentials/", teams.credentials_save, name="credentials_save"),
-    path(team + "credentials/remove/", teams.credentials_remove, name="credentials_remove"),
-    path(team + "credentials/test/", teams.credentials_test, name="credentials_test"),
+    path(team + "credentials/", credentials.credentials_save, name="credentials_save"),
+    path(team + "credentials/remove/", credentials.credentials_remove, name="credentials_remove"),
+    path(team + "credentials/test/", credentials.credentials_test, name="credentials_test"),
 ]
 
 urlpatterns += [
-    path("", include("generator.urls_studio")),
+    path(team, include("generator.urls_studio")),
     # Called by Akool, not by people: no login, checked by signature or signed token.
     path("hooks/akool/<str:token>/", hooks.akool_webhook, name="akool_webhook"),
     # Source images Akool fetches (uploads and "use as source"): see source_links.py.

@@ -1,7 +1,7 @@
 """The studio's URLs: generating, the gallery, and one image's view, files and actions.
 
-Included from generator/urls.py with `path("", include("generator.urls_studio"))`; the studio
-page itself (`studio`, t/<team>/) is listed there.
+Included under a team's prefix (t/<team_code>/) from generator/urls.py, which also lists the
+studio page itself (`studio`, the prefix alone).
 """
 
 from django.urls import path, register_converter
@@ -21,14 +21,13 @@ class ImageKind:
 
 register_converter(ImageKind, "imagekind")
 
-team = "t/<uuid:team_code>/"
-image = team + "images/<uuid:job_code>/"
+image = "images/<uuid:job_code>/"
 
 urlpatterns = [
-    path(team + "generate/", studio.generate, name="studio_generate"),
-    path(team + "estimate/", studio.estimate, name="studio_estimate"),
-    path(team + "gallery/", gallery.gallery_page, name="studio_gallery"),
-    path(team + "poll/", gallery.poll, name="studio_poll"),
+    path("generate/", studio.generate, name="studio_generate"),
+    path("estimate/", studio.estimate, name="studio_estimate"),
+    path("gallery/", gallery.gallery_page, name="studio_gallery"),
+    path("poll/", gallery.poll, name="studio_poll"),
     path(image, gallery.image_detail, name="image_detail"),
     path(image + "<imagekind:kind>/", files.image_file, name="image_file"),
     path(image + "star/", gallery.image_star, name="image_star"),

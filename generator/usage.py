@@ -319,7 +319,7 @@ def akool_balance(team):
     """The team's Akool credit balance, cached for USAGE_BALANCE_CACHE_SECONDS. Never raises:
     a failure comes back as a Balance with a message fit to show. Failures are cached for a
     shorter time so an unreachable Akool does not make every page view wait on a timeout."""
-    from .akool.client import AkoolError
+    from .akool.errors import AkoolError
 
     if not team.has_credentials:
         return Balance(message="No Akool API key is saved for this team yet.")

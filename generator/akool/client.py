@@ -3,7 +3,8 @@
 Protocol reference: docs/akool-api.md (section numbers below point into it).
 
 Everything else in the project calls this module and gets typed results (`ImageJob`,
-`ImageResult`) or an `AkoolError` whose `kind` says what the caller may do next:
+`ImageResult`, from `results.py`) or an `AkoolError` (from `errors.py`) whose `kind` says what
+the caller may do next:
 
 - PERMANENT: Akool refused; sending the same request again will not help.
 - TRANSIENT: nothing happened on Akool's side (or it was a read); try again later.
@@ -14,21 +15,31 @@ Everything else in the project calls this module and gets typed results (`ImageJ
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import logging
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 from requests import exceptions as rex
+
+# ERROR_MESSAGES and MSG_MAYBE_CREATED are not used here: re-exported because the client's
+# tests read them from this module.
+from .errors import (  # noqa: F401
+    ERROR_MESSAGES,
+    MSG_MAYBE_CREATED,
+    AkoolError,
+    DownloadError,
+    ErrorKind,
+    error_for_code,
+    network_error,
+)
+from .results import ImageJob, ImageResult, Malformed, int_or_none, nonempty_str
 
 log = logging.getLogger(__name__)
 
@@ -46,271 +57,6 @@ CODE_BAD_AUTH = 1101
 T = TypeVar("T")
 
 
-class ErrorKind(enum.StrEnum):
-    PERMANENT = "permanent"
-    TRANSIENT = "transient"
-    UNKNOWN = "unknown"
-
-
-class AkoolError(Exception):
-    """A failed Akool call.
-
-    `message` is a sentence fit to show a user; it never holds secrets or tracebacks.
-    `code` is Akool's body code, or None for network / HTTP-level failures.
-    `detail` is Akool's own `msg` (secrets scrubbed), kept for logs and debugging.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: int | None = None,
-        kind: ErrorKind = ErrorKind.PERMANENT,
-        http_status: int | None = None,
-        detail: str = "",
-    ):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.kind = ErrorKind(kind)
-        self.http_status = http_status
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.message!r}, code={self.code!r}, "
-            f"kind={self.kind.value!r}, http_status={self.http_status!r})"
-        )
-
-
-class DownloadError(AkoolError):
-    """A result image could not be fetched. `expired` means the CDN URL is gone for good."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        expired: bool = False,
-        code: int | None = None,
-        kind: ErrorKind = ErrorKind.PERMANENT,
-        http_status: int | None = None,
-        detail: str = "",
-    ):
-        super().__init__(message, code=code, kind=kind, http_status=http_status, detail=detail)
-        self.expired = expired
-
-
-# §6.1. Exact `msg` strings are undocumented, so users see our sentence, not Akool's.
-ERROR_MESSAGES: dict[int, str] = {
-    1003: "Akool rejected the request: a parameter is missing or invalid.",
-    1004: "Akool requires the account to be verified before it allows this.",
-    1005: "Akool says requests are too frequent; wait a moment and try again.",
-    1006: "The Akool account has run out of quota.",
-    1008: "Akool says this content does not exist.",
-    1009: "The Akool account has no permission for this operation.",
-    1010: "Akool says this content cannot be operated on.",
-    1011: "Akool says this content has already been operated on (for example, a button "
-    "that was already used).",
-    1014: "Akool says the resource does not exist.",
-    1101: "Akool rejected the credentials: the API key is invalid or the token expired.",
-    1102: "Akool received no credentials; check the team's Akool API key.",
-    1103: "The Akool account has an unpaid or overdue balance.",
-    1104: "The Akool account does not have enough credits.",
-    1108: "Akool had an error generating the image; try again later.",
-    1109: "Akool says the account does not exist; check the team's Akool API key.",
-    1200: "The Akool account has been banned.",
-    1213: "This Akool feature needs a subscription.",
-    1221: "The Akool account is not subscribed.",
-    2001: "Akool had a server error; try again later.",
-}
-
-# 1005 is the only rate-limit-like code, 1108 says "retry later", 2001 is a server error.
-# Everything else, including codes we do not know, is permanent: retrying an unexplained
-# refusal only burns requests.
-TRANSIENT_CODES = frozenset({1005, 1108, 2001})
-
-MSG_MAYBE_CREATED = "Akool did not answer; the job may or may not have been created (and charged)."
-
-
-def error_for_code(code: int, msg: Any = "", *, http_status: int | None = None) -> AkoolError:
-    detail = msg if isinstance(msg, str) else ""
-    detail = detail[:200]
-    message = ERROR_MESSAGES.get(code) or f"Akool returned error code {code}: {detail or '-'}"
-    kind = ErrorKind.TRANSIENT if code in TRANSIENT_CODES else ErrorKind.PERMANENT
-    return AkoolError(message, code=code, kind=kind, http_status=http_status, detail=detail)
-
-
-# --- typed results -------------------------------------------------------------------------
-
-
-def _int_or_none(value: Any) -> int | None:
-    # bool is an int subclass; a JSON `true` is not a number here.
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _str_list(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, str) and item]
-
-
-def _nonempty_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-class _Malformed(Exception):
-    """A `code: 1000` answer whose `data` we cannot read."""
-
-
-@dataclass(frozen=True)
-class ImageJob:
-    """One record from a create or createbybutton call (§4.1, §4.3)."""
-
-    id: str
-    status: int
-    deduction_credit: int | None
-    model_name: str
-    sub_type: int | None
-    create_time: int | None
-    parent_id: str | None
-    button: str | None
-    raw: dict = field(repr=False, compare=False)
-
-    @classmethod
-    def from_data(cls, data: Any) -> ImageJob:
-        if not isinstance(data, dict):
-            raise _Malformed("job record is not an object")
-        job_id = _nonempty_str(data.get("_id"))
-        if job_id is None:
-            raise _Malformed("job record has no _id")
-        status = _int_or_none(data.get("image_status"))
-        return cls(
-            id=job_id,
-            # The batch example omits fields; a fresh job is queued (1) per §3/§4.1.
-            status=1 if status is None else status,
-            deduction_credit=_int_or_none(data.get("deduction_credit")),
-            model_name=data.get("model_name") if isinstance(data.get("model_name"), str) else "",
-            sub_type=_int_or_none(data.get("sub_type")),
-            create_time=_int_or_none(data.get("create_time")),
-            parent_id=_nonempty_str(data.get("image_content_model_id")),
-            button=_nonempty_str(data.get("op_button")),
-            raw=data,
-        )
-
-
-# Akool's job states (§3), as polls report `image_status` and webhooks `status`.
-STATUS_QUEUED = 1
-STATUS_PROCESSING = 2
-STATUS_COMPLETED = 3
-STATUS_FAILED = 4
-STATUSES = frozenset({STATUS_QUEUED, STATUS_PROCESSING, STATUS_COMPLETED, STATUS_FAILED})
-# No image costs anywhere near this; a larger `deduction_credit` is junk, not a charge.
-MAX_DEDUCTION_CREDIT = 10_000
-
-
-class InvalidResult(ValueError):
-    """A status report (poll answer or webhook payload) whose values cannot be trusted."""
-
-
-@dataclass(frozen=True)
-class ImageResult:
-    """Akool's status of one job, decoded once whether a poll (§4.4) or a webhook (§5.2)
-    reported it. `status`: 1 queued, 2 processing, 3 completed, 4 failed.
-
-    `buttons` and `used_buttons` are None when the report does not carry them: webhooks never
-    do, so a job finished by webhook must ask for them with one poll.
-    """
-
-    id: str
-    status: int
-    image_url: str | None
-    upscaled_urls: list[str]
-    buttons: list[str] | None
-    used_buttons: list[str] | None
-    deduction_credit: int | None
-    raw: dict = field(repr=False, compare=False)
-
-    @property
-    def available_buttons(self) -> list[str]:
-        # §4.3: the official demo shows `buttons` may keep listing used ones; check both.
-        used = set(self.used_buttons or ())
-        return [button for button in self.buttons or () if button not in used]
-
-    @classmethod
-    def from_data(cls, data: Any) -> ImageResult:
-        if not isinstance(data, dict):
-            raise _Malformed("result is not an object")
-        job_id = _nonempty_str(data.get("_id"))
-        status = _int_or_none(data.get("image_status"))
-        if job_id is None or status is None:
-            raise _Malformed("result has no _id or image_status")
-        upscaled = _str_list(data.get("upscaled_urls"))
-        # §5.1: docs say `image`; v3 sets and some v4 jobs only fill `upscaled_urls`;
-        # the official demo also falls back to `external_img`.
-        image_url = (
-            _nonempty_str(data.get("image"))
-            or (upscaled[0] if upscaled else None)
-            or _nonempty_str(data.get("external_img"))
-        )
-        return cls(
-            id=job_id,
-            status=status,
-            image_url=image_url,
-            upscaled_urls=upscaled,
-            buttons=_str_list(data.get("buttons")),
-            used_buttons=_str_list(data.get("used_buttons")),
-            deduction_credit=_int_or_none(data.get("deduction_credit")),
-            raw=data,
-        )
-
-    @classmethod
-    def from_webhook(cls, payload: dict) -> ImageResult:
-        """A verified, decrypted webhook payload (§5.2). Raises InvalidResult for values that
-        must not touch a job: a webhook is signed with the team's key, which is no reason to
-        trust a negative charge or a file:// link."""
-        job_id = payload.get("_id")
-        status = payload.get("status")
-        if not isinstance(job_id, str) or not job_id or len(job_id) > 64:
-            raise InvalidResult("The webhook names no valid job id.")
-        if isinstance(status, bool) or status not in STATUSES:
-            raise InvalidResult(f"The webhook status {status!r} is not one Akool uses.")
-        credit = payload.get("deduction_credit")
-        if credit is not None and (
-            isinstance(credit, bool)
-            or not isinstance(credit, int)
-            or not 0 <= credit <= MAX_DEDUCTION_CREDIT
-        ):
-            raise InvalidResult("The webhook's deduction_credit is not a plausible charge.")
-        url = payload.get("url")
-        if url is not None and url != "":
-            if not isinstance(url, str) or len(url) > 4000:
-                raise InvalidResult("The webhook's url is not a string.")
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise InvalidResult("The webhook's url is not an http(s) address.")
-        return cls(
-            id=job_id,
-            status=status,
-            image_url=url or None,
-            upscaled_urls=[],
-            buttons=None,
-            used_buttons=None,
-            deduction_credit=credit,
-            raw=payload,
-        )
-
-
 # --- token cache ---------------------------------------------------------------------------
 
 # §2.2: a token lives "more than a year" and has no refresh endpoint, so one per credential
@@ -322,73 +68,6 @@ _token_lock = threading.Lock()
 def clear_token_cache() -> None:
     with _token_lock:
         _token_cache.clear()
-
-
-# --- network error classification ----------------------------------------------------------
-
-
-def _causes(exc: BaseException) -> Iterator[object]:
-    """The exception and what requests/urllib3 wrapped inside it (args[0], .reason, __cause__).
-
-    __context__ is deliberately not followed: it can hold an unrelated, already handled error.
-    """
-    seen: set[int] = set()
-    todo: list[object] = [exc]
-    while todo:
-        item = todo.pop()
-        if id(item) in seen:
-            continue
-        seen.add(id(item))
-        yield item
-        if isinstance(item, BaseException):
-            if item.args:
-                todo.append(item.args[0])
-            if item.__cause__ is not None:
-                todo.append(item.__cause__)
-        reason = getattr(item, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-
-
-def _nothing_was_sent(exc: BaseException) -> bool:
-    """True only when the failure provably happened before any request byte left us.
-
-    - ConnectTimeout: the TCP connect never completed.
-    - urllib3 NewConnectionError (connection refused, DNS failure via NameResolutionError):
-      requests reports it as a plain ConnectionError, so we look at the wrapped reason.
-    - ClosedPoolError: no connection was ever taken from the pool.
-    - A certificate verification failure happens in the TLS handshake, before the request.
-    Everything else after connect (ReadTimeout, RemoteDisconnected, ProtocolError,
-    ChunkedEncodingError, a bare OSError mid-send, ...) may have reached Akool.
-    """
-    if isinstance(exc, rex.ConnectTimeout):
-        return True
-    return any(
-        isinstance(
-            cause,
-            urllib3.exceptions.NewConnectionError
-            | urllib3.exceptions.ClosedPoolError
-            | ssl.SSLCertVerificationError,
-        )
-        for cause in _causes(exc)
-    )
-
-
-def _network_error(exc: rex.RequestException, *, create: bool) -> AkoolError:
-    if isinstance(exc, rex.InvalidURL | rex.MissingSchema | rex.InvalidSchema):
-        return AkoolError("The Akool API address is not a valid URL.", kind=ErrorKind.PERMANENT)
-    if _nothing_was_sent(exc):
-        return AkoolError(
-            "Could not connect to Akool; nothing was sent. Try again later.",
-            kind=ErrorKind.TRANSIENT,
-        )
-    if create:
-        return AkoolError(MSG_MAYBE_CREATED, kind=ErrorKind.UNKNOWN)
-    if isinstance(exc, rex.Timeout):
-        return AkoolError(
-            "Akool did not answer in time; try again later.", kind=ErrorKind.TRANSIENT
-        )
-    return AkoolError("The connection to Akool failed; try again later.", kind=ErrorKind.TRANSIENT)
 
 
 # --- the client ----------------------------------------------------------------------------
@@ -474,7 +153,7 @@ class AkoolClient:
             records = data if isinstance(data, list) else [data]
             jobs = [ImageJob.from_data(record) for record in records]
             if not jobs:
-                raise _Malformed("empty job list")
+                raise Malformed("empty job list")
             return jobs
 
         return self._create(PATH_CREATE, body, parse)
@@ -499,7 +178,7 @@ class AkoolClient:
             data = envelope.get("data")
             credit = data.get("credit") if isinstance(data, dict) else None
             if isinstance(credit, bool) or not isinstance(credit, int | float):
-                raise _Malformed("no numeric credit")
+                raise Malformed("no numeric credit")
             return float(credit)
 
         return self._read("GET", PATH_CREDIT, parse)
@@ -511,9 +190,9 @@ class AkoolClient:
         """
 
         def parse(envelope: dict) -> str:
-            token = _nonempty_str(envelope.get("token"))
+            token = nonempty_str(envelope.get("token"))
             if token is None:
-                raise _Malformed("no token")
+                raise Malformed("no token")
             return token
 
         body = {"clientId": self.client_id, "clientSecret": self._api_key}
@@ -571,7 +250,7 @@ class AkoolClient:
                         kind=ErrorKind.PERMANENT,
                         http_status=status,
                     )
-                declared = _int_or_none(response.headers.get("Content-Length"))
+                declared = int_or_none(response.headers.get("Content-Length"))
                 if declared is not None and declared > max_bytes:
                     raise _too_large(max_bytes, status)
                 # raw.read1() instead of iter_content(): iter_content blocks until a whole
@@ -706,7 +385,7 @@ class AkoolClient:
                 timeout=self.create_timeout if create else self.timeout,
             )
         except rex.RequestException as exc:
-            error = _network_error(exc, create=create)
+            error = network_error(exc, create=create)
             log.warning("Akool %s %s failed: %s (%s)", method, path, type(exc).__name__, error.kind)
             raise error from exc
 
@@ -715,11 +394,11 @@ class AkoolClient:
             envelope = json.loads(response.content)
         except (ValueError, RecursionError):
             envelope = _UNPARSEABLE
-        if not isinstance(envelope, dict) or _int_or_none(envelope.get("code")) is None:
+        if not isinstance(envelope, dict) or int_or_none(envelope.get("code")) is None:
             raise self._unreadable(status, create=create, parseable=envelope is not _UNPARSEABLE)
 
         # §1.2: the body code is authoritative whatever the HTTP status says.
-        code = _int_or_none(envelope["code"])
+        code = int_or_none(envelope["code"])
         if code != SUCCESS:
             error = error_for_code(code, self._scrub(envelope.get("msg")), http_status=status)
             log.warning("Akool %s %s answered code %s (http %s)", method, path, code, status)
@@ -727,7 +406,7 @@ class AkoolClient:
 
         try:
             return parse(envelope)
-        except _Malformed as exc:
+        except Malformed as exc:
             log.warning("Akool %s %s: unreadable success answer: %s", method, path, exc)
             if create:
                 raise AkoolError(

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import views
+from . import cdn, views
 
 app_name = "sandbox"
 
@@ -13,5 +13,5 @@ urlpatterns = [
     path("api/open/v3/content/image/infobymodelid", views.image_result, name="result"),
     path("api/open/v3/faceswap/quota/info", views.credit_info, name="credit"),
     path("api/open/v3/getToken", views.get_token, name="token"),
-    re_path(r"^cdn/(?P<job_id>[0-9a-f]{24})\.png$", views.cdn_image, name="cdn"),
+    re_path(r"^cdn/(?P<job_id>[0-9a-f]{24})\.png$", cdn.cdn_image, name="cdn"),
 ]

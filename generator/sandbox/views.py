@@ -1,173 +1,26 @@
-"""The emulated Akool endpoints and the CDN that serves their results.
+"""The emulated Akool endpoints: create, button, result, credit and token.
 
 Protocol reference: docs/akool-api.md (§9 lists where the sandbox picks its own behaviour).
-
-Akool answers HTTP 200 for body-level errors and puts the verdict in `code`; only the
-injected gateway faults and the CDN use HTTP statuses.
+The plumbing every endpoint shares is in `api.py`; the CDN that serves results in `cdn.py`.
 """
 
-import hashlib
-import hmac
-import json
 import secrets
-import time
 from datetime import timedelta
-from functools import wraps
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, HttpResponse, JsonResponse
-from django.urls import reverse
+from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 
 from . import faults, images, webhooks
-from .accounts import AuthError, authenticate, token_for
-from .models import ALL_BUTTONS, COMPLETED, SandboxAccount, SandboxJob, SandboxRequest, scrub
+from .accounts import token_for
+from .api import api_view, authenticate_call, envelope, json_body
+from .cdn import image_url
+from .models import ALL_BUTTONS, COMPLETED, SandboxAccount, SandboxJob
 from .validation import ApiError, validate_button, validate_v3, validate_v4
 
 COST = {"1080p": 1, "4k": 2}
 UPSCALE_COST = 2
-
-
-# --- plumbing: envelope, request log, faults ---------------------------------------------------
-
-
-def envelope(code, data=None, msg=None):
-    body = {"code": code, "msg": "OK" if code == 1000 else (msg or faults.error_message(code))}
-    body["data"] = data
-    response = JsonResponse(body, status=200, safe=False)
-    response.akool_code = code
-    return response
-
-
-class Call:
-    """What a view learned about the request, for its log row and the wrapper's epilogue."""
-
-    def __init__(self):
-        self.account = None
-        self.job_id = ""
-        self.body = {}
-        self.outcome = ""
-        self.delay = 0.0
-        self.slow = False
-        self.drop = False
-
-
-def api_view(kind, *methods):
-    """Wrap an endpoint: method check, random faults, error envelopes, one log row per call.
-
-    The log row is written before any injected delay or dropped connection, so a client that
-    gave up still finds its call counted.
-    """
-
-    def decorator(view):
-        @csrf_exempt
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            started = timezone.now()
-            call = Call()
-            call.body = _peek_json(request)
-            allowed = request.method in methods
-            # The CDN is not part of the API: random faults stay off it.
-            fault = faults.random_fault(kind) if allowed and kind != "download" else None
-            if not allowed:
-                response = HttpResponse(status=405, headers={"Allow": ", ".join(methods)})
-            elif fault and fault.kind == "http":
-                response = faults.gateway_error(int(fault.value))
-            elif fault and fault.kind == "code":
-                response = envelope(int(fault.value))
-            else:
-                try:
-                    response = view(request, call, *args, **kwargs)
-                except (ApiError, AuthError) as exc:
-                    response = envelope(exc.code, msg=exc.msg)
-                if fault and fault.kind == "slow":
-                    call.slow = True
-                    call.delay = max(call.delay, fault.value)
-            _log(request, kind, call, response, started, fault)
-            if call.drop:
-                faults.drop_connection(request)
-            elif call.delay:
-                time.sleep(call.delay)
-            return response
-
-        return wrapper
-
-    return decorator
-
-
-def _log(request, kind, call, response, started, fault):
-    code = getattr(response, "akool_code", None)
-    if call.drop:
-        outcome, status = "dropped", None
-    elif call.outcome:
-        outcome, status = call.outcome, response.status_code
-    elif code is None and response.status_code != 200:
-        outcome, status = f"http {response.status_code}", response.status_code
-    elif code not in (None, 1000):
-        outcome, status = f"error {code}", response.status_code
-    elif call.delay or call.slow:
-        outcome, status = "slow", response.status_code
-    else:
-        outcome, status = "ok", response.status_code
-    if fault:
-        outcome = f"{outcome} (random)"
-    SandboxRequest.objects.create(
-        created_at=started,
-        method=request.method,
-        path=request.path,
-        kind=kind,
-        job_id=call.job_id[:24],
-        account=call.account,
-        body=scrub(call.body),
-        http_status=status,
-        code=code,
-        outcome=outcome[:40],
-    )
-
-
-def _peek_json(request):
-    """The body for the log, even when the call fails before the view reads it."""
-    if request.method != "POST":
-        return dict(request.GET.items())
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _json_body(request, call):
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(1003, "request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise ApiError(1003, "request body must be a JSON object")
-    call.body = body
-    return body
-
-
-def _auth(request, call):
-    call.account = authenticate(request)
-    return call.account
-
-
-# --- CDN URLs --------------------------------------------------------------------------------
-
-
-def _sign(job_id, expires):
-    message = f"sandbox-cdn:{job_id}:{expires}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
-
-
-def image_url(request, job):
-    """A CloudFront-style signed URL, valid SANDBOX_URL_EXPIRY_SECONDS after completion."""
-    lifetime = int(getattr(settings, "SANDBOX_URL_EXPIRY_SECONDS", 7 * 24 * 3600))
-    expires = int(job.finished_at.timestamp()) + lifetime
-    path = reverse("sandbox:cdn", kwargs={"job_id": job.job_id})
-    return request.build_absolute_uri(f"{path}?expires={expires}&sig={_sign(job.job_id, expires)}")
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -307,33 +160,30 @@ def _create_jobs(request, account, params, api, markers):
     return jobs
 
 
-def _create_prologue(body):
-    """Injected faults that answer before any job exists: [http:5xx] and [error:NNNN]."""
+def _create(request, call, validate, api):
+    """What both create endpoints do: authenticate, apply the prompt's injected faults,
+    validate, and charge and create the batch. Returns (jobs, None), or (None, response) when
+    an injected gateway fault ([http:5xx]) answers before any job exists."""
+    account = authenticate_call(request, call)
+    body = json_body(request, call)
     prompt = body.get("prompt")
     markers = faults.parse_markers(prompt if isinstance(prompt, str) else "")
     if markers.http_status:
-        return markers, faults.gateway_error(markers.http_status)
+        return None, faults.gateway_error(markers.http_status)
     if markers.error_code:
         raise ApiError(markers.error_code)
-    return markers, None
-
-
-def _create_epilogue(call, jobs, markers):
+    jobs = _create_jobs(request, account, validate(body), api, markers)
     call.job_id = jobs[0].job_id
     call.drop = markers.drop
     call.delay = markers.slow
+    return jobs, None
 
 
 @api_view("create", "POST")
 def create_v4(request, call):
-    account = _auth(request, call)
-    body = _json_body(request, call)
-    markers, early = _create_prologue(body)
+    jobs, early = _create(request, call, validate_v4, SandboxJob.Api.V4)
     if early:
         return early
-    params = validate_v4(body)
-    jobs = _create_jobs(request, account, params, SandboxJob.Api.V4, markers)
-    _create_epilogue(call, jobs, markers)
     # Quirk: one image gives an object, several give an array of slimmer records.
     if len(jobs) == 1:
         return envelope(1000, _create_record(jobs[0], full=True))
@@ -342,21 +192,16 @@ def create_v4(request, call):
 
 @api_view("create", "POST")
 def create_v3(request, call):
-    account = _auth(request, call)
-    body = _json_body(request, call)
-    markers, early = _create_prologue(body)
+    jobs, early = _create(request, call, validate_v3, SandboxJob.Api.V3)
     if early:
         return early
-    params = validate_v3(body)
-    jobs = _create_jobs(request, account, params, SandboxJob.Api.V3, markers)
-    _create_epilogue(call, jobs, markers)
     return envelope(1000, _v3_record(jobs[0]))
 
 
 @api_view("button", "POST")
 def create_by_button(request, call):
-    account = _auth(request, call)
-    body = _json_body(request, call)
+    account = authenticate_call(request, call)
+    body = json_body(request, call)
     parent_id, button, webhook_url = validate_button(body)
     call.job_id = parent_id
     parent = SandboxJob.objects.select_related("account").filter(job_id=parent_id).first()
@@ -433,7 +278,7 @@ def create_by_button(request, call):
 
 @api_view("result", "GET")
 def image_result(request, call):
-    account = _auth(request, call)
+    account = authenticate_call(request, call)
     job_id = request.GET.get("image_model_id", "").strip()
     call.job_id = job_id
     if not job_id:
@@ -448,13 +293,13 @@ def image_result(request, call):
 
 @api_view("credit", "GET")
 def credit_info(request, call):
-    account = _auth(request, call)
+    account = authenticate_call(request, call)
     return envelope(1000, {"credit": account.credit})
 
 
 @api_view("token", "POST")
 def get_token(request, call):
-    body = _json_body(request, call)
+    body = json_body(request, call)
     client_id, secret = body.get("clientId"), body.get("clientSecret")
     if not client_id or not secret or not isinstance(client_id, str) or not isinstance(secret, str):
         raise ApiError(1102, "clientId and clientSecret are required")
@@ -468,34 +313,3 @@ def get_token(request, call):
     response = JsonResponse({"code": 1000, "token": token_for(account)})
     response.akool_code = 1000
     return response
-
-
-# --- CDN -------------------------------------------------------------------------------------
-
-_ACCESS_DENIED = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    "<Error><Code>AccessDenied</Code><Message>Access denied</Message></Error>"
-)
-
-
-@api_view("download", "GET", "HEAD")
-def cdn_image(request, call, job_id):
-    """Serve a result PNG like CloudFront: 403 once the signed URL has expired or is forged."""
-    call.job_id = job_id
-    call.body = {"expires": request.GET.get("expires", "")}
-    job = SandboxJob.objects.select_related("account").filter(job_id=job_id).first()
-    if job is None or job.status() != COMPLETED:
-        call.outcome = "not found"
-        return HttpResponse("Not Found", status=404, content_type="text/plain")
-    call.account = job.account
-    expires = request.GET.get("expires", "")
-    sig = request.GET.get("sig", "")
-    valid = expires.isdigit() and len(expires) <= 12
-    if not valid or not hmac.compare_digest(sig.encode(), _sign(job_id, int(expires)).encode()):
-        call.outcome = "bad signature"
-        return HttpResponse(_ACCESS_DENIED, status=403, content_type="application/xml")
-    if int(expires) <= time.time():
-        call.outcome = "expired"
-        return HttpResponse(_ACCESS_DENIED, status=403, content_type="application/xml")
-    path = images.png_for(job)
-    return FileResponse(path.open("rb"), content_type="image/png")

@@ -1,1 +1,2 @@
-"""Views, one module per feature (accounts, teams, home, studio). URLs import the modules."""
+"""Views, one module per feature (accounts, teams, members, credentials, studio, gallery, ...).
+URLs import the modules."""

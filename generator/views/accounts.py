@@ -78,16 +78,6 @@ def signup(request):
     return render(request, "registration/signup.html", {"form": form})
 
 
-def _invitation_state(invitation):
-    if invitation is None:
-        return "unknown"
-    if invitation.accepted_at is not None:
-        return "used"
-    if invitation.expires_at <= timezone.now():
-        return "expired"
-    return "usable"
-
-
 def _join(invitation, user):
     """Claim the invitation for `user` and add them to its team.
 
@@ -95,9 +85,11 @@ def _join(invitation, user):
     count of 1; the other gets False and sees the "already used" page.
     """
     now = timezone.now()
-    claimed = Invitation.objects.filter(
-        pk=invitation.pk, accepted_at__isnull=True, expires_at__gt=now
-    ).update(accepted_at=now, accepted_by=user)
+    claimed = (
+        Invitation.objects.usable(now)
+        .filter(pk=invitation.pk)
+        .update(accepted_at=now, accepted_by=user)
+    )
     if not claimed:
         return False
     _, created = Membership.objects.get_or_create(
@@ -130,7 +122,7 @@ def _welcome(request, invitation):
 def invite(request, code):
     """The invitation link: sign up (anonymous) or accept (signed in)."""
     invitation = Invitation.objects.select_related("team", "invited_by").filter(code=code).first()
-    state = _invitation_state(invitation)
+    state = "unknown" if invitation is None else invitation.state
     context = {"invitation": invitation, "state": state}
     if state != "usable":
         return render(request, "generator/invite.html", context)

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ..access import team_access
+from ..access import team_access, team_context
 from ..forms import AuditFilterForm
 from ..models import AuditEntry, Role
 
@@ -54,12 +54,7 @@ def audit_log(request, team_code):
         entry.detail_rows = [(k.replace("_", " "), _show(v)) for k, v in entry.details.items()]
     query = request.GET.copy()
     query.pop("page", None)
-    context = {
-        "team": team,
-        "membership": membership,
-        "form": form,
-        "page": page,
-        "filter_query": query.urlencode(),
-        "zone": team.zone(),
-    }
+    context = team_context(
+        request, form=form, page=page, filter_query=query.urlencode(), zone=team.zone()
+    )
     return render(request, "generator/audit.html", context)

@@ -22,7 +22,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import reswap, trigger_client_event
 
 from .. import audit
-from ..access import team_access
+from ..access import team_access, team_context
 from ..forms import GalleryFilters
 from ..models import (
     BUTTONS,
@@ -62,8 +62,9 @@ def read_cursor(token):
         return None
 
 
-def gallery_context(request, membership, cursor_token=None):
+def gallery_context(request, cursor_token=None):
     """What the gallery partial needs: one page of cards under the request's filters."""
+    membership = request.membership
     team, user = membership.team, request.user
     filters = GalleryFilters(request.GET)
     cursor = read_cursor(cursor_token)
@@ -76,25 +77,22 @@ def gallery_context(request, membership, cursor_token=None):
         and (not filters.active or not Job.objects.filter(team=team, dismissed=False).exists())
     )
     query = filters.query
-    return {
-        "team": team,
-        "membership": membership,
-        "is_admin": membership.is_admin,
-        "can_edit": membership.can_edit,
-        "filters": filters,
-        "filter_query": f"?{query}" if query else "",
-        "filters_param": query,
-        "jobs": jobs,
-        "cursor": cursor,
-        "next_cursor": next_cursor,
-        "next_query": urlencode([*filters.items(), ("before", next_cursor)]) if next_cursor else "",
-        "polling": any(job.is_pending for job in jobs),
-        "empty_team": empty_team,
-        "poll_seconds": POLL_SECONDS,
-        "can_generate": membership.allows(Role.MEMBER) and team.has_credentials,
-        "example_prompts": EXAMPLE_PROMPTS,
-        "studio_url": reverse("studio", args=[team.code]),
-    }
+    return team_context(
+        request,
+        filters=filters,
+        filter_query=f"?{query}" if query else "",
+        filters_param=query,
+        jobs=jobs,
+        cursor=cursor,
+        next_cursor=next_cursor,
+        next_query=urlencode([*filters.items(), ("before", next_cursor)]) if next_cursor else "",
+        polling=any(job.is_pending for job in jobs),
+        empty_team=empty_team,
+        poll_seconds=POLL_SECONDS,
+        can_generate=membership.can_edit and team.has_credentials,
+        example_prompts=EXAMPLE_PROMPTS,
+        studio_url=reverse("studio", args=[team.code]),
+    )
 
 
 def filters_of(request):
@@ -134,7 +132,7 @@ def gallery_page(request, team_code):
         # The sentinel's href is the full studio page at that cursor; this is its htmx twin.
         url = reverse("studio", args=[membership.team.code])
         return redirect(f"{url}?{request.GET.urlencode()}")
-    context = gallery_context(request, membership, request.GET.get("before"))
+    context = gallery_context(request, request.GET.get("before"))
     return render(request, "generator/studio.html#page-response", context)
 
 
@@ -169,34 +167,24 @@ def poll(request, team_code):
     jobs = {job.code: job for job in found if job.team_id == team.pk and not job.dismissed}
     changed = [job for code, job in jobs.items() if job.state != known[code]]
     gone = [code for code in known if code not in jobs]
-    context = {
-        "team": team,
-        "membership": membership,
-        "is_admin": membership.is_admin,
-        "can_edit": membership.can_edit,
-        "changed": changed,
-        "gone": gone,
-        "polling": any(job.is_pending for job in jobs.values()),
-        "filter_query": f"?{filter_query}" if filter_query else "",
-        "filters_param": filter_query,
-        "poll_seconds": POLL_SECONDS,
-    }
+    context = team_context(
+        request,
+        changed=changed,
+        gone=gone,
+        polling=any(job.is_pending for job in jobs.values()),
+        filter_query=f"?{filter_query}" if filter_query else "",
+        filters_param=filter_query,
+        poll_seconds=POLL_SECONDS,
+    )
     return render(request, "generator/studio.html#poll-response", context)
 
 
-def new_cards_response(request, membership, new_jobs, main="", gone=()):
+def new_cards_response(request, new_jobs, main="", gone=()):
     """An htmx answer that puts `new_jobs` at the top of the grid, removes the cards `gone`,
     and (re)starts the poller; `main` is the swap of the element that made the request."""
-    context = {
-        "gone": gone,
-        "team": membership.team,
-        "membership": membership,
-        "is_admin": membership.is_admin,
-        "can_edit": membership.can_edit,
-        "new_jobs": new_jobs,
-        "polling": True,
-        "poll_seconds": POLL_SECONDS,
-    }
+    context = team_context(
+        request, gone=gone, new_jobs=new_jobs, polling=True, poll_seconds=POLL_SECONDS
+    )
     extra = render_to_string("generator/studio.html#new-cards", context, request=request)
     return HttpResponse(main + extra)
 
@@ -225,31 +213,29 @@ def can_use_as_source(team):
     return team.is_sandbox or bool(settings.PUBLIC_BASE_URL)
 
 
-def detail_context(request, membership, job, in_lightbox, error=""):
+def detail_context(request, job, in_lightbox, error=""):
+    membership = request.membership
     team = membership.team
     filters = filters_of(request)
     jobs = filters.apply(Job.objects.gallery(team, request.user), request.user)
     newer, older = jobs.neighbours(job)
     query = filters.query
-    return {
-        "team": team,
-        "membership": membership,
-        "job": job,
-        "generation": job.generation,
-        "is_admin": membership.is_admin,
-        "can_edit": membership.can_edit,
-        "can_delete": membership.may_delete(job) and not job.is_pending,
-        "filters": filters,
-        "filter_query": f"?{query}" if query else "",
-        "newer": newer,
-        "older": older,
-        "button_rows": _button_rows(job) if membership.allows(Role.MEMBER) else [],
-        "children": list(job.children.select_related("generation").order_by("created_at", "id")),
-        "in_lightbox": in_lightbox,
-        "use_as_source": job.state == State.DONE and can_use_as_source(team),
-        "error": error,
-        "took": _duration(job.created_at, job.stored_at),
-    }
+    return team_context(
+        request,
+        job=job,
+        generation=job.generation,
+        can_delete=membership.may_delete(job) and not job.is_pending,
+        filters=filters,
+        filter_query=f"?{query}" if query else "",
+        newer=newer,
+        older=older,
+        button_rows=_button_rows(job) if membership.can_edit else [],
+        children=list(job.children.select_related("generation").order_by("created_at", "id")),
+        in_lightbox=in_lightbox,
+        use_as_source=job.state == State.DONE and can_use_as_source(team),
+        error=error,
+        took=_duration(job.created_at, job.stored_at),
+    )
 
 
 def _duration(start, end):
@@ -278,7 +264,7 @@ def image_detail(request, team_code, job_code):
     membership = team_access(request, team_code)
     job = _detail_job(membership.team, job_code, request.user)
     in_lightbox = _in_lightbox(request)
-    context = detail_context(request, membership, job, in_lightbox)
+    context = detail_context(request, job, in_lightbox)
     template = "generator/image_detail.html" + ("#detail" if in_lightbox else "")
     return render(request, template, context)
 
@@ -322,11 +308,8 @@ def image_star(request, team_code, job_code):
 @login_required
 def image_delete(request, team_code, job_code):
     """Delete an image: its row and its files. Your own as a member; any as an admin."""
-    membership = team_access(request, team_code, Role.MEMBER)
-    team = membership.team
-    job = team_job(team, job_code)
-    if not membership.may_delete(job):
-        raise PermissionDenied("Only its author or a team admin can delete this image.")
+    job = _removable_job(request, team_code, job_code, "delete this image")
+    team = request.membership.team
     if job.is_pending:
         # The worker may be storing it right now; deleting waits until it has settled.
         return HttpResponse(
@@ -369,14 +352,20 @@ def image_delete(request, team_code, job_code):
 @login_required
 def image_dismiss(request, team_code, job_code):
     """Hide a failed card for the whole team (the row stays for the usage records)."""
+    job = _removable_job(request, team_code, job_code, "dismiss this card")
+    Job.objects.filter(pk=job.pk, state__in=SETTLED_UNWELL).update(dismissed=True)
+    if not request.htmx:
+        return redirect(_studio_url(request.membership.team, request))
+    return _removed(request, job)
+
+
+def _removable_job(request, team_code, job_code, action):
+    """The team's job `job_code`, if the caller may remove it (`may_delete`); 403 otherwise."""
     membership = team_access(request, team_code, Role.MEMBER)
     job = team_job(membership.team, job_code)
     if not membership.may_delete(job):
-        raise PermissionDenied("Only its author or a team admin can dismiss this card.")
-    Job.objects.filter(pk=job.pk, state__in=SETTLED_UNWELL).update(dismissed=True)
-    if not request.htmx:
-        return redirect(_studio_url(membership.team, request))
-    return _removed(request, job)
+        raise PermissionDenied(f"Only its author or a team admin can {action}.")
+    return job
 
 
 def _removed(request, job):
@@ -409,27 +398,16 @@ def image_retry(request, team_code, job_code):
     if error:
         if request.htmx:
             job = Job.objects.gallery(team, request.user).get(pk=job.pk)
-            context = card_context(membership, job, card_error=error)
+            context = team_context(request, job=job, card_error=error)
             return render(request, "generator/studio.html#card", context)
         messages.error(request, error)
         return redirect(_studio_url(team, request))
     if not request.htmx:
         messages.success(request, "Trying again — the new image is at the top of the gallery.")
         return redirect(_studio_url(team, request))
-    response = new_cards_response(request, membership, new_jobs, gone=[job.code])
+    response = new_cards_response(request, new_jobs, gone=[job.code])
     reswap(response, "none")
     return response
-
-
-def card_context(membership, job, **extra):
-    return {
-        "team": membership.team,
-        "membership": membership,
-        "is_admin": membership.is_admin,
-        "can_edit": membership.can_edit,
-        "job": job,
-        **extra,
-    }
 
 
 @vary_on_headers("HX-Request")
@@ -464,11 +442,11 @@ def image_button(request, team_code, job_code):
         url = reverse("image_detail", args=[team.code, job.code])
         query = filters_of(request).query
         return redirect(f"{url}?{query}" if query else url)
-    context = detail_context(request, membership, job, in_lightbox=True, error=error)
+    context = detail_context(request, job, in_lightbox=True, error=error)
     if child:
         context["notice"] = f"{label} started — it appears at the top of the gallery."
     main = render_to_string("generator/image_detail.html#detail", context, request=request)
     if not child:
         return HttpResponse(main)
     child.generation = job.generation
-    return new_cards_response(request, membership, [child], main=main)
+    return new_cards_response(request, [child], main=main)

@@ -7,7 +7,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import source_links
-from ..akool.client import ImageResult, InvalidResult
+from ..akool.results import ImageResult, InvalidResult
 from ..akool.webhook import WebhookError, verify_and_decrypt
 from ..lib import imaging
 from ..lib.storage import file_response

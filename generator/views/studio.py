@@ -11,7 +11,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from .. import budgets, source_links
-from ..access import team_access
+from ..access import team_access, team_context
 from ..forms import GenerationForm
 from ..lib.storage import StorageUnavailable
 from ..models import Generation, Job, Mode, Role, Scale, State
@@ -92,15 +92,16 @@ def form_context(form, team, notice=""):
     }
 
 
-def _page(request, membership, form=None, notice=""):
+def _page(request, form=None, notice=""):
+    membership = request.membership
     team = membership.team
-    context = gallery_context(request, membership, request.GET.get("before"))
+    context = gallery_context(request, request.GET.get("before"))
     if context["can_generate"]:
         if form is None:
             initial, notice = _prefill(request, team)
             form = GenerationForm(team=team, role=membership.role, initial=initial)
         context.update(form_context(form, team, notice))
-    if membership.allows(Role.ADMIN):
+    if membership.is_admin:
         usage = context.get("budget") or budgets.team_usage(team)
         context["budget_warning"] = usage if usage.warn else None
     return context
@@ -111,17 +112,17 @@ def _page(request, membership, form=None, notice=""):
 @login_required
 def studio(request, team_code):
     """The studio page; with htmx (the filter form) just the gallery, with its URL pushed."""
-    membership = team_access(request, team_code)
+    team_access(request, team_code)
     if (
         request.htmx
         and request.htmx.target == "gallery"
         and not request.htmx.history_restore_request
     ):
-        context = gallery_context(request, membership, request.GET.get("before"))
+        context = gallery_context(request, request.GET.get("before"))
         response = render(request, "generator/studio.html#gallery", context)
         push_url(response, f"{context['studio_url']}{context['filter_query']}")
         return response
-    return render(request, "generator/studio.html", _page(request, membership))
+    return render(request, "generator/studio.html", _page(request))
 
 
 @vary_on_headers("HX-Request")
@@ -152,9 +153,9 @@ def generate(request, team_code):
             valid = False
     if not valid:
         if request.htmx:
-            context = {"team": team, "membership": membership, **form_context(form, team)}
+            context = team_context(request, **form_context(form, team))
             return render(request, "generator/studio.html#generate-form", context)
-        return render(request, "generator/studio.html", _page(request, membership, form))
+        return render(request, "generator/studio.html", _page(request, form))
     count = len(jobs)
     started = (
         f"Started {count} images — they appear at the top of the gallery."
@@ -168,22 +169,22 @@ def generate(request, team_code):
     if generation.source_upload:
         kept["source_url"] = ""
     fresh = GenerationForm(team=team, role=membership.role, initial=kept)
-    context = {"team": team, "membership": membership, **form_context(fresh, team, started)}
+    context = team_context(request, **form_context(fresh, team, started))
     main = render_to_string("generator/studio.html#generate-form", context, request=request)
     for job in jobs:
         job.generation = generation
         job.author = request.user
-    return new_cards_response(request, membership, jobs, main=main)
+    return new_cards_response(request, jobs, main=main)
 
 
 @require_GET
 @login_required
 def estimate(request, team_code):
     """The cost line under the form, recomputed when resolution or batch changes."""
-    membership = team_access(request, team_code, Role.MEMBER)
-    context = {
-        "team": membership.team,
-        "estimate": estimate_credits(request.GET.get("resolution"), request.GET.get("batch")),
-        "estimate_note": ESTIMATE_NOTE,
-    }
+    team_access(request, team_code, Role.MEMBER)
+    context = team_context(
+        request,
+        estimate=estimate_credits(request.GET.get("resolution"), request.GET.get("batch")),
+        estimate_note=ESTIMATE_NOTE,
+    )
     return render(request, "generator/studio.html#estimate", context)

@@ -14,8 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from ..access import team_access
-from ..models import Role
+from ..access import team_access, team_context
 from ..usage import MONTHS, akool_balance, build_report
 
 # Characters that make a spreadsheet read a cell as a formula (CSV injection).
@@ -30,8 +29,10 @@ def _months_back(request):
     return None, "Choose the current or the previous month."
 
 
-def _report_for(membership, months_back):
-    only = None if membership.allows(Role.ADMIN) else membership.user
+def _report_for(request, months_back):
+    """The month's report as the caller may see it (module docstring)."""
+    membership = request.membership
+    only = None if membership.is_admin else membership.user
     return build_report(membership.team, months_back, only_member=only)
 
 
@@ -44,34 +45,30 @@ def _safe_cell(value):
 @require_GET
 @login_required
 def usage(request, team_code):
-    membership = team_access(request, team_code)
-    team = membership.team
+    team = team_access(request, team_code).team
     months_back, error = _months_back(request)
     status = 200
     if error:
         # Show the current month with the reason, rather than a bare error page.
         months_back, status = 0, 400
-    report = _report_for(membership, months_back)
-    context = {
-        "team": team,
-        "membership": membership,
-        "report": report,
-        "month": "previous" if months_back else "current",
-        "month_error": error,
-        "balance": akool_balance(team),
-        "is_admin": membership.allows(Role.ADMIN),
-    }
+    context = team_context(
+        request,
+        report=_report_for(request, months_back),
+        month="previous" if months_back else "current",
+        month_error=error,
+        balance=akool_balance(team),
+    )
     return render(request, "generator/usage.html", context, status=status)
 
 
 @require_GET
 @login_required
 def usage_csv(request, team_code):
-    membership = team_access(request, team_code)
+    team_access(request, team_code)
     months_back, error = _months_back(request)
     if error:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
-    report = _report_for(membership, months_back)
+    report = _report_for(request, months_back)
     month = report.start.strftime("%Y-%m")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="usage-{month}.csv"'

@@ -1,0 +1,73 @@
+"""People, teams, credentials, and the generation pipeline's rows.
+
+One module a feature; every public name is re-exported here, so `from generator.models import X`
+is the one import path. The private defaults (`_webhook_token`, `_invite_expiry`) are re-exported
+too because the initial migration refers to them by this path. Modules are imported in the order
+the models were declared when this was one file, so the app registry lists them as before.
+"""
+
+from .people import User, UserManager  # noqa: I001 (declaration order, see above)
+from .teams import (
+    GENERATING_ROLES,
+    NO_KEY,
+    ROLE_RANK,
+    UNREADABLE_KEY,
+    Backend,
+    Invitation,
+    InvitationQuerySet,
+    Membership,
+    Role,
+    Team,
+    TeamQuerySet,
+    _invite_expiry,
+    _webhook_token,
+)
+from .generations import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
+from .jobs import (
+    BUTTONS,
+    FOLLOWED_STATES,
+    PENDING_STATES,
+    SETTLED_UNWELL,
+    Favourite,
+    Job,
+    JobQuerySet,
+    PollerLease,
+    State,
+)
+from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
+
+__all__ = [
+    "BUTTONS",
+    "FOLLOWED_STATES",
+    "GENERATING_ROLES",
+    "MODEL_FOR_MODE",
+    "NO_KEY",
+    "PENDING_STATES",
+    "ROLE_RANK",
+    "SETTLED_UNWELL",
+    "UNREADABLE_KEY",
+    "AppendOnly",
+    "AuditAction",
+    "AuditEntry",
+    "AuditQuerySet",
+    "Backend",
+    "Favourite",
+    "Generation",
+    "Invitation",
+    "InvitationQuerySet",
+    "Job",
+    "JobQuerySet",
+    "Membership",
+    "Mode",
+    "PollerLease",
+    "Resolution",
+    "Role",
+    "Scale",
+    "State",
+    "Team",
+    "TeamQuerySet",
+    "User",
+    "UserManager",
+    "_invite_expiry",
+    "_webhook_token",
+]

@@ -1,0 +1,73 @@
+"""The append-only audit log of what happened to a team."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .teams import Team
+
+
+class AuditAction(models.TextChoices):
+    KEY_ADDED = "key_added", "API key added"
+    KEY_REPLACED = "key_replaced", "API key replaced"
+    KEY_REMOVED = "key_removed", "API key removed"
+    MEMBER_INVITED = "member_invited", "Member invited"
+    MEMBER_JOINED = "member_joined", "Member joined"
+    MEMBER_REMOVED = "member_removed", "Member removed"
+    ROLE_CHANGED = "role_changed", "Role changed"
+    BUDGET_CHANGED = "budget_changed", "Budget changed"
+    IMAGE_DELETED = "image_deleted", "Image deleted"
+    TEAM_TRANSFERRED = "team_transferred", "Team transferred"
+    TEAM_DELETED = "team_deleted", "Team deleted"
+
+
+class AppendOnly(Exception):
+    """Raised on any attempt to change or remove an audit entry."""
+
+
+class AuditQuerySet(models.QuerySet):
+    # Bulk changes would bypass the model's own refusal. (Deleting a team or a person still
+    # works: Django's collector sets our foreign keys to NULL without going through these.)
+    def update(self, **kwargs):
+        raise AppendOnly("Audit entries cannot be changed.")
+
+    def delete(self):
+        raise AppendOnly("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """One thing that happened to a team: who, when, what. Never holds a secret value.
+
+    The names are copied in, so an entry still reads right after its team or person is gone.
+    """
+
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    team_name = models.CharField(max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_email = models.EmailField(blank=True, default="")
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    target = models.CharField(max_length=255, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["team", "-created_at", "-id"], name="audit_team")]
+
+    def __str__(self):
+        return f"{self.get_action_display()} by {self.actor_email or 'someone'} in {self.team_name}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("Audit entries cannot be deleted.")

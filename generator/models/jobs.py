@@ -1,0 +1,368 @@
+"""Akool jobs: their states, the gallery's queries, stars, and the follower's lease."""
+
+import contextlib
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, models
+from django.db.models import Q
+from django.utils import timezone
+
+from ..akool.results import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
+from .generations import Generation
+from .teams import Team
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", "Waiting to be sent"
+    SUBMITTING = "submitting", "Sending"
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Processing"
+    STORING = "storing", "Storing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Outcome unknown"
+    EXPIRED = "expired", "Expired"
+
+
+PENDING_STATES = (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
+# Finished without an image: a card that can be retried or dismissed.
+SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
+# States whose job exists at Akool and is followed by polling.
+FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
+BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")
+
+
+# The redundant leading range (created_at <= / >=) lets the (team, -created_at, -id) index seek
+# straight to the cursor; with the OR alone SQLite walks the index from the newest image, so a
+# page deep in a large gallery cost several times the first (tests/benchmarks/gallery.py).
+def _older_than(created_at, pk):
+    return Q(created_at__lte=created_at) & (
+        Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+    )
+
+
+def _newer_than(created_at, pk):
+    return Q(created_at__gte=created_at) & (
+        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+    )
+
+
+class JobQuerySet(models.QuerySet):
+    def gallery(self, team, user):
+        """Every job a gallery may show, with what a card needs in the same query."""
+        return (
+            self.filter(team=team, dismissed=False)
+            .select_related("generation", "author")
+            .annotate(
+                starred=models.Exists(
+                    Favourite.objects.filter(user=user, job=models.OuterRef("pk"))
+                )
+            )
+        )
+
+    def keyset_page(self, cursor=None, size=24):
+        """One page, newest first, after `cursor` (a (created_at, id) pair), and whether
+        another page follows.
+
+        Keyset, never OFFSET: the (team, -created_at, -id) index finds the page's start
+        directly, so page 40 costs what page 1 costs, and images arriving meanwhile never shift
+        a page."""
+        jobs = self.filter(_older_than(*cursor)) if cursor else self
+        rows = list(jobs.order_by("-created_at", "-id")[: size + 1])
+        return rows[:size], len(rows) > size
+
+    def neighbours(self, job):
+        """The codes of the images before (newer) and after (older) `job` in this set."""
+        newer = (
+            self.filter(_newer_than(job.created_at, job.pk))
+            .order_by("created_at", "id")
+            .values_list("code", flat=True)
+            .first()
+        )
+        older = (
+            self.filter(_older_than(job.created_at, job.pk))
+            .order_by("-created_at", "-id")
+            .values_list("code", flat=True)
+            .first()
+        )
+        return newer, older
+
+    def due_for_poll(self, now=None):
+        """Jobs to ask Akool about: those in flight, and finished ones whose buttons a
+        webhook could not tell (webhooks carry none)."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(state__in=FOLLOWED_STATES) | Q(state=State.DONE, buttons__isnull=True),
+            next_poll_at__lte=now,
+        )
+
+    def due_for_submit(self, now=None):
+        now = now or timezone.now()
+        return self.filter(state=State.DRAFT, next_poll_at__lte=now)
+
+    def lease_expired(self, now=None):
+        """Steps a worker claimed and never finished (it crashed or was killed)."""
+        now = now or timezone.now()
+        return self.filter(state__in=(State.SUBMITTING, State.STORING), lease_until__lt=now)
+
+
+class Job(models.Model):
+    """One Akool job: one image of a generation, or a U/V child of a finished image."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="jobs")
+    # Denormalised from the generation so the gallery filters on one table.
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="jobs")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    index = models.PositiveSmallIntegerField(default=0)
+    # A U/V child outlives its parent: it keeps its files and reads "made from a deleted
+    # image", so `button` set with no parent is a valid row.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    button = models.CharField(max_length=2, blank=True, default="")
+
+    akool_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
+    akool_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    deduction_credit = models.IntegerField(null=True, blank=True)
+    # What the budgets reserved for this job when it was made; counted until Akool reports
+    # `deduction_credit`.
+    estimated_credit = models.PositiveIntegerField(default=0)
+    result_url = models.TextField(blank=True, default="")
+    result_seen_at = models.DateTimeField(null=True, blank=True)
+    # None until Akool has said which U/V buttons the image offers (a webhook never does).
+    buttons = models.JSONField(default=list, blank=True, null=True)
+    used_buttons = models.JSONField(default=list, blank=True)
+
+    original = models.FileField(upload_to="originals/%Y/%m/", blank=True, default="")
+    original_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=10, blank=True, default="")
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
+    thumb_width = models.PositiveIntegerField(null=True, blank=True)
+    thumb_height = models.PositiveIntegerField(null=True, blank=True)
+    preview = models.FileField(upload_to="previews/%Y/%m/", blank=True, default="")
+    placeholder_color = models.CharField(max_length=7, blank=True, default="")
+
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True, default="")
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    # A failed card the team no longer wants to see (the row stays for the usage records).
+    dismissed = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    stored_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-created_at", "-id"], name="job_gallery"),
+            models.Index(fields=["state", "next_poll_at"], name="job_due"),
+        ]
+
+    def __str__(self):
+        return f"{self.generation.prompt[:40]} #{self.index + 1} ({self.state})"
+
+    @property
+    def is_pending(self):
+        return self.state in PENDING_STATES
+
+    @property
+    def available_buttons(self):
+        if not self.buttons:
+            return []
+        taken = set(self.used_buttons or ()) | set(
+            self.children.exclude(state__in=(State.FAILED, State.UNKNOWN)).values_list(
+                "button", flat=True
+            )
+        )
+        return [b for b in self.buttons if b not in taken]
+
+    def make_button_child(self, button, author):
+        """Create the draft U/V child for `button`; raises ValueError with a human reason."""
+        if self.state != State.DONE:
+            raise ValueError("Upscale and variation work on finished images only.")
+        if button not in BUTTONS:
+            raise ValueError(f"{button} is not an Akool button.")
+        if self.buttons is None:
+            raise ValueError(
+                "Akool has not yet said which upscales and variations this image offers; "
+                "try again in a moment."
+            )
+        if button not in self.available_buttons:
+            raise ValueError(f"{button} has already been used on this image.")
+        from ..pricing import estimate_button_credits
+
+        return Job.objects.create(
+            estimated_credit=estimate_button_credits(button, self.generation.resolution),
+            generation=self.generation,
+            team=self.team,
+            author=author,
+            parent=self,
+            button=button,
+            index=self.index,
+            next_poll_at=timezone.now() + timedelta(seconds=60),
+        )
+
+    def claim(self, from_states, to_state, **changes):
+        """Move this job from one of `from_states` to `to_state` unless someone else did first.
+
+        The conditional UPDATE is the lock: of two workers racing, exactly one sees a row count
+        of 1 and goes on; the other returns quietly.
+        """
+        if isinstance(from_states, str):
+            from_states = (from_states,)
+        changes["updated_at"] = timezone.now()
+        claimed = Job.objects.filter(pk=self.pk, state__in=from_states).update(
+            state=to_state, **changes
+        )
+        if claimed:
+            self.state = to_state
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return bool(claimed)
+
+    def next_poll_delay(self):
+        """Seconds until the next status check: quick at first, then backing off.
+
+        With webhooks on, polling is only the safety net, so it starts late and stays slow.
+        """
+        if self.team.webhook_url():
+            return 60 if self.attempts == 0 else 30
+        return min(2 * 1.5**self.attempts, 15)
+
+    def apply_status(self, result):
+        """Apply what Akool reported about this job (an `ImageResult`, from a poll or a
+        webhook alike). True when the job is now ours to store: the caller must then queue
+        the store task.
+
+        Every move is a conditional update, so a webhook and a poll racing on one job apply
+        it once; the loser changes nothing.
+        """
+        now = timezone.now()
+        extra = {"akool_status": result.status}
+        if result.deduction_credit is not None:
+            extra["deduction_credit"] = result.deduction_credit
+        if result.buttons is not None:
+            extra["buttons"] = list(result.buttons)
+            extra["used_buttons"] = list(result.used_buttons or ())
+        if self.state == State.DONE:
+            # Stored already; the poll was for the buttons a webhook could not tell.
+            if result.buttons is None:
+                return False
+            self.claim(State.DONE, State.DONE, next_poll_at=None, **extra)
+            return False
+        if result.status == STATUS_COMPLETED and result.image_url:
+            if result.buttons is None:
+                # Unknown, not "none": the store task asks Akool once.
+                extra["buttons"] = None
+            return self.claim(
+                FOLLOWED_STATES,
+                State.STORING,
+                result_url=result.image_url,
+                result_seen_at=now,
+                completed_at=now,
+                lease_until=now + timedelta(seconds=settings.STORE_LEASE_SECONDS),
+                next_poll_at=None,
+                attempts=0,
+                **extra,
+            )
+        if result.status == STATUS_FAILED:
+            self.mark_failed(
+                "Akool could not generate this image (it reported a failure). "
+                "Try again, perhaps with a different prompt.",
+                from_states=FOLLOWED_STATES,
+                **extra,
+            )
+            return False
+        # 1, 2, or 3 whose URL is not there yet (Akool can lag): keep following.
+        if self.state not in FOLLOWED_STATES:
+            return False
+        if result.status in (STATUS_PROCESSING, STATUS_COMPLETED):
+            target = State.PROCESSING
+        else:
+            target = self.state
+        self.claim(
+            FOLLOWED_STATES,
+            target,
+            next_poll_at=now + timedelta(seconds=self.next_poll_delay()),
+            attempts=self.attempts + 1,
+            **extra,
+        )
+        return False
+
+    def mark_failed(
+        self, message, code=None, state=State.FAILED, from_states=PENDING_STATES, **changes
+    ):
+        return self.claim(
+            from_states,
+            state,
+            error_message=message,
+            error_code=code,
+            next_poll_at=None,
+            lease_until=None,
+            **changes,
+        )
+
+
+class Favourite(models.Model):
+    """A person's star on an image."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites"
+    )
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "job"], name="one_star")]
+
+    def __str__(self):
+        return f"{self.user} ★ {self.job_id}"
+
+
+class PollerLease(models.Model):
+    """Who may run the follower right now. One row per loop; the lease is the lock."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    owner = models.CharField(max_length=32, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} lease until {self.lease_until}"
+
+    @classmethod
+    def acquire(cls, token, duration, name="follow"):
+        now = timezone.now()
+        if not cls.objects.filter(name=name).exists():
+            # A racing worker may create it first: fine, the update below decides.
+            with contextlib.suppress(IntegrityError):
+                cls.objects.create(name=name)
+        free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        return bool(
+            cls.objects.filter(free, name=name).update(owner=token, lease_until=now + duration)
+        )
+
+    @classmethod
+    def renew(cls, token, duration, name="follow"):
+        cls.objects.filter(name=name, owner=token).update(lease_until=timezone.now() + duration)
+
+    @classmethod
+    def release(cls, token, name="follow"):
+        cls.objects.filter(name=name, owner=token).update(owner="", lease_until=None)
