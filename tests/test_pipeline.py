@@ -6,9 +6,10 @@ import pytest
 from django.db.models import Count
 from PIL import Image
 
-from generator.models import Generation, Job, State
+from generator.models import PENDING_STATES, Job, State
 from generator.sandbox.models import SandboxJob, SandboxRequest
 from generator.starters import start_generation
+from tests.factories import make_generated_job, make_generation
 from tests.fixtures_pipeline import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -39,10 +40,10 @@ def assert_mode_was_used(mode):
 
 
 def generate(team, prompt, batch=1, scale="1:1", resolution="1080p", **fields):
-    generation = Generation.objects.create(
-        team=team,
-        author=team.memberships.first().user,
-        prompt=prompt,
+    generation = make_generation(
+        team,
+        team.memberships.first().user,
+        prompt,
         batch=batch,
         scale=scale,
         resolution=resolution,
@@ -53,16 +54,7 @@ def generate(team, prompt, batch=1, scale="1:1", resolution="1080p", **fields):
 
 
 def all_settled(queryset):
-    return lambda: (
-        not queryset.filter(
-            state__in=[
-                s
-                for s in State
-                if s
-                in (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
-            ]
-        ).exists()
-    )
+    return lambda: not queryset.filter(state__in=PENDING_STATES).exists()
 
 
 def creates_per_prompt():
@@ -237,9 +229,7 @@ def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, mode, monkey
     from generator import starters, tasks
     from generator.akool.client import ImageResult
 
-    generation = Generation.objects.create(team=team, prompt="race", batch=1)
-    job = generation.create_jobs()[0]
-    Job.objects.filter(pk=job.pk).update(state=State.PROCESSING, akool_id="a" * 24)
+    job = make_generated_job(team, prompt="race", state=State.PROCESSING, akool_id="a" * 24)
     queued = []
     monkeypatch.setattr(tasks, "enqueue", lambda func, *args: queued.append((func, args)))
     barrier = threading.Barrier(2)
