@@ -130,7 +130,12 @@ def test_upscale_and_variation_children_are_stored_and_linked(team, mode, start_
 
 
 def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, mode, start_worker, settings):
+    from django.utils import timezone
+    from django_q.brokers import get_broker
     from django_q.models import Schedule
+    from django_q.scheduler import scheduler
+
+    from generator.models import PollerLease
 
     # The per-minute schedule from the migration (the test database is flushed between tests).
     Schedule.objects.create(
@@ -143,7 +148,10 @@ def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, mode, star
     settings.SANDBOX_GENERATION_SECONDS = 6
     for i in range(14):
         generate(team, f"crash course {i}", batch=4)
-    worker = start_worker()
+    # Stores the killed worker had claimed are taken over once their lease runs out: a lease
+    # shorter than the test workers' usual one, so recovery is not spent waiting it out.
+    lease = {"STORE_LEASE_SECONDS": 6}
+    worker = start_worker(**lease)
     jobs = Job.objects.filter(team=team)
     wait_for(
         lambda: not jobs.filter(akool_id=None).exists(), timeout=60, message="all creates sent"
@@ -152,7 +160,16 @@ def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, mode, star
     assert in_flight >= 50
     worker.kill()
 
-    start_worker()
+    start_worker(**lease)
+    # The schedule is what restarts following. django-q2 looks at schedules every 30 s; look
+    # now instead, once the dead worker's follower lease has run out (a follower started
+    # before then would find it taken and stop until the next minute).
+    wait_for(
+        lambda: not PollerLease.objects.filter(lease_until__gte=timezone.now()).exists(),
+        timeout=30,
+        message="the dead follower's lease to run out",
+    )
+    scheduler(broker=get_broker())
     wait_for(all_settled(jobs), timeout=180, message="recovery after SIGKILL")
     assert set(jobs.values_list("state", flat=True)) == {State.DONE}
     assert set(creates_per_prompt().values()) == {4}
