@@ -26,9 +26,13 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Two processes (pytest-xdist): most of the suite's time is spent waiting on real workers, the
+# sandbox and a browser, so a second process fills those waits. Each has its own test database;
+# worksteal evens out the long end-to-end tests. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 test: lint
 	@mkdir -p data && rm -f data/browser-skipped.txt
-	$(VENV)/bin/pytest -p no:playwright; status=$$?; \
+	$(VENV)/bin/pytest -p no:playwright -n $(TEST_WORKERS) --dist worksteal; status=$$?; \
 	  if [ -s data/browser-skipped.txt ]; then echo; sort -u data/browser-skipped.txt; fi; \
 	  exit $$status
 

@@ -2,6 +2,9 @@
 
 import ipaddress
 import socket
+import uuid
+
+import pytest
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -35,6 +38,22 @@ def pytest_configure(config):
     # No test reaches the internet: anything but loopback or a unix socket is refused.
     socket.socket.connect = _guarded_connect
     socket.socket.connect_ex = _guarded_connect_ex
+
+
+@pytest.fixture
+def own_cache(settings):
+    """The cache under a key prefix of this test's own, so counts and cached answers start from
+    nothing without emptying a cache that other tests share (with Redis, its database also
+    holds the task queue of a worker another test is running). Call it to start afresh."""
+
+    def fresh():
+        prefix = f"test-{uuid.uuid4().hex}"
+        settings.CACHES = {
+            name: {**config, "KEY_PREFIX": prefix} for name, config in settings.CACHES.items()
+        }
+
+    fresh()
+    return fresh
 
 
 # Fixtures owned by feature areas, shared by several test files.

@@ -1,29 +1,25 @@
 """The base people every access test needs: team A with an owner, a member and a viewer, and
-an outsider who owns team B. Import into conftest with `from tests.fixtures_people import *`.
+an outsider who owns team B, made with tests/factories.py. Import into conftest with
+`from tests.fixtures_people import *`.
 """
 
 import os
-from functools import cache
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.test import Client
 
-from generator.models import Membership, Role, Team, User
-
-PASSWORD = "correct-horse-battery-staple"
+from generator.models import Role
+from tests.factories import make_team, make_user
 
 # A fixed Fernet key for test runs that have none: pytest-django turns DEBUG off, and without
 # DEBUG the app refuses to invent a key.
 TEST_ENCRYPTION_KEY = "dGVzdC1vbmx5LWtleS1ub3Qtc2VjcmV0LTAwMDAwMDA="
 
 __all__ = [
-    "PASSWORD",
     "TEST_ENCRYPTION_KEY",
     "field_encryption_keys",
     "fast_password_hasher",
-    "make_user",
     "team_a",
     "team_b",
     "owner",
@@ -62,31 +58,14 @@ def fast_password_hasher():
     settings.PASSWORD_HASHERS = previous
 
 
-@cache
-def _password_hash():
-    # Hashing is slow on purpose; hash the shared test password once per run.
-    return make_password(PASSWORD)
-
-
-def make_user(email, team=None, role=Role.MEMBER, name=""):
-    user = User.objects.create_user(email, None, name=name)
-    user.password = _password_hash()
-    user.save(update_fields=["password"])
-    if team is not None:
-        Membership.objects.create(team=team, user=user, role=role)
-        user.current_team = team
-        user.save(update_fields=["current_team"])
-    return user
-
-
 @pytest.fixture
 def team_a(db):
-    return Team.objects.create(name="Team A")
+    return make_team("Team A")
 
 
 @pytest.fixture
 def team_b(db):
-    return Team.objects.create(name="Team B")
+    return make_team("Team B")
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from generator.sandbox.accounts import provision_account
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -106,13 +104,11 @@ def pipeline_settings(settings, live_server, tmp_path, monkeypatch):
 @pytest.fixture
 def pipeline_team(pipeline_settings):
     """A team on the live sandbox, with an owner to author its generations."""
-    from generator.models import Membership, Role, Team, User
+    from generator.models import Role
+    from tests.factories import make_team, make_user
 
-    user = User.objects.create_user("maker@example.com", "pw-123456789")
-    team = Team.objects.create(name="Studio")
-    team.use_sandbox(provision_account())
-    team.save()
-    Membership.objects.create(team=team, user=user, role=Role.OWNER)
+    team = make_team("Studio", sandbox=True)
+    make_user("maker@example.com", team, Role.OWNER)
     return team
 
 

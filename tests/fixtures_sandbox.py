@@ -90,8 +90,6 @@ def sandbox_client(sandbox_client_factory, sandbox_account):
 @pytest.fixture
 def sandbox_team(team_a):
     """Team A on the built-in sandbox, with fresh emulator credentials."""
-    from generator.sandbox.accounts import provision_account
+    from tests.factories import on_sandbox
 
-    team_a.use_sandbox(provision_account())
-    team_a.save()
-    return team_a
+    return on_sandbox(team_a)

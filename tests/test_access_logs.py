@@ -20,8 +20,8 @@ from django.utils.http import urlsafe_base64_encode
 
 from generator import source_links
 from generator.lib.log_filters import TOKEN_PATHS, RedactTokens, redact
-from generator.models import Invitation, Role, Team
-from tests.fixtures_people import make_user
+from generator.models import Invitation, Role
+from tests.factories import make_team, make_user
 from tests.fixtures_pipeline import database_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,7 +87,7 @@ def gunicorn(transactional_db, tmp_path):
 
 def secret_urls():
     """Real links of every kind that carries a secret, and the secrets in them."""
-    team = Team.objects.create(name="Logged")
+    team = make_team("Logged")
     owner = make_user("logged@example.com", team, Role.OWNER)
     invitation = Invitation.objects.create(team=team, email="new@example.com", invited_by=owner)
     uid = urlsafe_base64_encode(force_bytes(owner.pk))

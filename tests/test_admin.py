@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from generator import audit
 from generator.models import Generation, Invitation, Job, Team
+from tests.factories import make_generation, make_job
 
 OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator"]
 
@@ -13,8 +14,8 @@ OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator
 @pytest.fixture
 def rows(owner, member, team_a):
     Invitation.objects.create(team=team_a, email="x@example.com", invited_by=owner)
-    generation = Generation.objects.create(team=team_a, author=owner, prompt="a red fox")
-    Job.objects.create(generation=generation, team=team_a, author=owner, akool_id="a" * 24)
+    generation = make_generation(team_a, owner, "a red fox")
+    make_job(generation=generation, akool_id="a" * 24)
     audit.record(owner, team_a, audit.AuditAction.ROLE_CHANGED, target=member.email)
     return team_a
 
@@ -46,7 +47,7 @@ def test_jobs_cannot_be_edited_in_the_admin(admin_client, rows):
 def test_the_job_list_does_not_query_per_row(admin_client, rows, django_assert_max_num_queries):
     generation = Generation.objects.get()
     for i in range(10):
-        Job.objects.create(generation=generation, team=rows, index=i + 1)
+        make_job(generation=generation, index=i + 1)
     with django_assert_max_num_queries(12):
         admin_client.get(reverse("admin:generator_job_changelist"))
 

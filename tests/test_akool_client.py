@@ -815,7 +815,9 @@ def test_real_server_never_answering_makes_create_unknown(loopback_server):
     base = loopback_server(stay_silent)
 
     with pytest.raises(AkoolError) as caught:
-        AkoolClient(base, API_KEY, read_timeout=0.3).create_image(prompt="a lake")
+        AkoolClient(base, API_KEY, read_timeout=0.3, create_read_timeout=0.3).create_image(
+            prompt="a lake"
+        )
 
     assert caught.value.kind is ErrorKind.UNKNOWN
 

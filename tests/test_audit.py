@@ -15,7 +15,6 @@ from generator.models import (
     AuditAction,
     AuditEntry,
     Backend,
-    Generation,
     Invitation,
     Job,
     Membership,
@@ -23,7 +22,7 @@ from generator.models import (
     State,
     Team,
 )
-from tests.fixtures_people import make_user
+from tests.factories import make_generation, make_job, make_membership, make_team, make_user
 from tests.instants import SOME, at
 
 API_KEY = "Zq8vKc3Lr7Tw1Hn5Bx9Md2Fs6Gp4Jy0A"
@@ -214,8 +213,8 @@ def test_changing_a_member_cap(owner_client, member, team_a):
 
 
 def test_deleting_an_image(member_client, member, team_a):
-    generation = Generation.objects.create(team=team_a, author=member, prompt="a red kite")
-    job = Job.objects.create(generation=generation, team=team_a, author=member, state=State.DONE)
+    generation = make_generation(team_a, member, "a red kite")
+    job = make_job(generation=generation, state=State.DONE)
     member_client.post(reverse("image_delete", args=[team_a.code, job.code]))
     assert not Job.objects.filter(pk=job.pk).exists()
     entry = only_entry(AuditAction.IMAGE_DELETED)
@@ -224,8 +223,7 @@ def test_deleting_an_image(member_client, member, team_a):
 
 
 def test_a_pending_image_is_not_deleted_and_not_logged(member_client, member, team_a):
-    generation = Generation.objects.create(team=team_a, author=member, prompt="a red kite")
-    job = Job.objects.create(generation=generation, team=team_a, author=member)
+    job = make_job(generation=make_generation(team_a, member, "a red kite"))
     member_client.post(reverse("image_delete", args=[team_a.code, job.code]))
     assert Job.objects.filter(pk=job.pk).exists()
     assert not AuditEntry.objects.exists()
@@ -426,9 +424,9 @@ def test_no_page_shows_a_secret(owner_client, keyed_team, owner):
 
 
 def test_a_second_team_of_the_same_person_has_its_own_log(owner_client, owner, team_a):
-    other = Team.objects.create(name="Other")
+    other = make_team("Other")
     make_user("x@other.example", other, Role.MEMBER)
-    Membership.objects.create(team=other, user=owner, role=Role.OWNER)
+    make_membership(other, owner, Role.OWNER)
     audit.record(owner, other, AuditAction.MEMBER_INVITED, target="only-in-other")
     assert b"only-in-other" not in owner_client.get(audit_url(team_a)).content
     assert b"only-in-other" in owner_client.get(audit_url(other)).content

@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from generator.models import User
-from tests.fixtures_people import PASSWORD
+from tests.factories import PASSWORD
 
 NEW_PASSWORD = "another-long-passphrase-77"
 

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from tests.browser import login
-from tests.fixtures_people import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 

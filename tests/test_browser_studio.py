@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from generator.lib.imaging import derive
 from generator.models import Generation, Job, State
-from generator.sandbox.accounts import provision_account
 from generator.sandbox.images import render_png
+from tests.factories import make_generation, make_job
 from tests.fixtures_pipeline import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,13 +67,6 @@ def expect(target, **kwargs):
     from playwright.sync_api import expect as playwright_expect
 
     return playwright_expect(target, **kwargs)
-
-
-@pytest.fixture
-def sandbox_team(team_a):
-    team_a.use_sandbox(provision_account())
-    team_a.save()
-    return team_a
 
 
 @pytest.fixture
@@ -158,18 +151,16 @@ def studio(team):
 
 def stored_job(team, author, prompt, index=0, created_at=None, size=(960, 720), **fields):
     """A finished job with real files, made the way the worker makes them."""
-    generation = Generation.objects.create(
-        team=team,
-        author=author,
-        prompt=prompt,
+    generation = make_generation(
+        team,
+        author,
+        prompt,
         created_at=created_at or timezone.now(),
         resolution="1080p",
         scale="4:3" if size[0] > size[1] else "1:1",
     )
-    job = Job.objects.create(
+    job = make_job(
         generation=generation,
-        team=team,
-        author=author,
         created_at=generation.created_at,
         state=State.DONE,
         buttons=["U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"],
@@ -262,9 +253,7 @@ def test_a_batch_of_four_appears_at_once_and_fills_in_with_one_poll_per_interval
 def test_u1_makes_a_linked_child_that_appears_live(open_as, worker, sandbox_team, owner):
     from generator.starters import start_generation
 
-    generation = Generation.objects.create(
-        team=sandbox_team, author=owner, prompt="A red kite", resolution="1080p", batch=1
-    )
+    generation = make_generation(sandbox_team, owner, "A red kite", resolution="1080p", batch=1)
     start_generation(generation)
     worker()
     parent = generation.jobs.get()
@@ -581,17 +570,10 @@ def axe_problems(page):
 def test_screenshots_and_no_serious_accessibility_problems(
     open_as, sandbox_team, owner, member, gallery, scheme
 ):
-    from generator.models import Generation as G
-
-    pending = G.objects.create(
-        team=sandbox_team, author=member, prompt="A paper boat on a pond", scale="16:9"
-    )
-    Job.objects.create(generation=pending, team=sandbox_team, author=member, state=State.PROCESSING)
-    failed = G.objects.create(team=sandbox_team, author=member, prompt="A storm over the sea")
-    Job.objects.create(
-        generation=failed,
-        team=sandbox_team,
-        author=member,
+    pending = make_generation(sandbox_team, member, "A paper boat on a pond", scale="16:9")
+    make_job(generation=pending, state=State.PROCESSING)
+    make_job(
+        generation=make_generation(sandbox_team, member, "A storm over the sea"),
         state=State.UNKNOWN,
         error_message="The request to Akool was interrupted; the image may or "
         "may not have been created (and charged).",

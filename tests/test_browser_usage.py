@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from generator.models import Generation, Job, Mode, Resolution, State
-from generator.sandbox.accounts import provision_account
+from generator.models import Mode
 from generator.sandbox.models import SandboxAccount
 from tests import test_browser_studio as studio_tests
+from tests.factories import make_charged_job, on_sandbox
 from tests.test_browser_studio import SHOTS, assert_clean, axe_problems, expect
 
 # The studio's signed-in, CSP-enforcing page fixture, shared rather than copied.
@@ -20,32 +20,19 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def sandbox_team(team_a, sandbox_url):
-    team_a.use_sandbox(provision_account())
-    team_a.save()
+    on_sandbox(team_a)
     SandboxAccount.objects.filter(client_id=team_a.client_id).update(credit=4321)
     return team_a
-
-
-def charged_job(team, author, when, credit, mode=Mode.TEXT):
-    generation = Generation.objects.create(
-        team=team, author=author, prompt="p", mode=mode, resolution=Resolution.HD, created_at=when
-    )
-    return Job.objects.create(
-        generation=generation,
-        team=team,
-        author=author,
-        state=State.DONE,
-        deduction_credit=credit,
-        created_at=when,
-    )
 
 
 def test_the_usage_page_shows_the_chart_with_bars(open_as, sandbox_team, owner, member):
     start, end = sandbox_team.month_window()
     day = timedelta(days=1)
-    charged_job(sandbox_team, owner, start + 2 * day + timedelta(hours=9), 3)
-    charged_job(sandbox_team, member, start + 2 * day + timedelta(hours=15), 5, Mode.IMAGE)
-    charged_job(sandbox_team, member, start + 6 * day + timedelta(hours=9), 2)
+    make_charged_job(sandbox_team, owner, start + 2 * day + timedelta(hours=9), 3)
+    make_charged_job(
+        sandbox_team, member, start + 2 * day + timedelta(hours=15), 5, mode=Mode.IMAGE
+    )
+    make_charged_job(sandbox_team, member, start + 6 * day + timedelta(hours=9), 2)
     busiest = (start + 2 * day).date().isoformat()
 
     page = open_as(owner, viewport={"width": 1280, "height": 900})

@@ -25,10 +25,9 @@ from generator.models import (
     Team,
 )
 from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
-from generator.sandbox.accounts import provision_account
 from generator.sandbox.models import SandboxRequest
 from generator.starters import start_button, start_generation
-from tests.fixtures_people import make_user
+from tests.factories import make_generation, make_job, make_user, on_sandbox
 from tests.instants import ALL, at
 
 # Every test runs on a frozen clock: at `tests.instants.DEFAULT`, or at the instants it names.
@@ -41,10 +40,8 @@ pytestmark = pytest.mark.usefixtures("instant")
 def team(instant, team_a):
     """Team A on the built-in sandbox, in the zone of the instant the clock is pinned at, 1
     credit per 1080p image and 2 per 4K image."""
-    team_a.use_sandbox(provision_account())
     team_a.time_zone = instant.zone
-    team_a.save()
-    return team_a
+    return on_sandbox(team_a)
 
 
 @pytest.fixture(autouse=True)
@@ -55,13 +52,8 @@ def fixed_prices(settings):
 
 def spend(team, author, credits, *, charged=True, state=State.DONE, when=None):
     """A past job of `author` that cost (or reserved) `credits`."""
-    generation = Generation.objects.create(
-        team=team, author=author, prompt="earlier", resolution=Resolution.HD
-    )
-    return Job.objects.create(
-        generation=generation,
-        team=team,
-        author=author,
+    return make_job(
+        generation=make_generation(team, author, "earlier", resolution=Resolution.HD),
         state=state,
         estimated_credit=credits,
         deduction_credit=credits if charged else None,
@@ -117,9 +109,7 @@ def test_a_bad_price_setting_stops_start_up_naming_itself(value):
 
 def test_each_job_records_the_estimate_it_reserved(team, member, settings):
     settings.CREDITS_PER_IMAGE_4K = 5
-    generation = Generation.objects.create(
-        team=team, author=member, prompt="x", resolution="4k", batch=3
-    )
+    generation = make_generation(team, member, "x", resolution="4k", batch=3)
     jobs = start_generation(generation)
     assert [j.estimated_credit for j in Job.objects.filter(pk__in=[j.pk for j in jobs])] == [5] * 3
 
@@ -283,7 +273,7 @@ def test_retrying_a_failed_image_is_checked_too(team, member_client, member):
 
 def test_start_generation_itself_refuses_over_budget(team, member):
     set_budget(team, 1)
-    generation = Generation.objects.create(team=team, author=member, prompt="x", batch=2)
+    generation = make_generation(team, member, "x", batch=2)
     with pytest.raises(budgets.BudgetExceeded):
         start_generation(generation)
     assert not generation.jobs.exists()
@@ -424,7 +414,7 @@ def test_the_form_marks_what_the_role_cannot_use_and_does_not_preselect_it(
 
 def test_start_generation_enforces_role_rules_too(team, member):
     Team.objects.filter(pk=team.pk).update(min_role_4k=Role.ADMIN)
-    generation = Generation.objects.create(team=team, author=member, prompt="x", resolution="4k")
+    generation = make_generation(team, member, "x", resolution="4k")
     with pytest.raises(budgets.RoleNotAllowed, match="4K images"):
         start_generation(generation)
     assert not generation.jobs.exists()

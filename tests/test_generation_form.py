@@ -14,7 +14,8 @@ from PIL import Image
 
 from generator import source_links
 from generator.forms import GenerationForm
-from generator.models import Backend, Team
+from generator.models import Backend
+from tests.factories import make_akool_team, make_generated_job, make_team
 from tests.instants import SOME, at
 
 pytestmark = pytest.mark.django_db
@@ -22,15 +23,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def live_team():
-    team = Team(name="Live", backend=Backend.AKOOL)
-    team.set_credentials("k" * 32, "AKclient0000000000000=")
-    team.save()
-    return team
+    return make_akool_team("Live", client_id="AKclient0000000000000=")
 
 
 @pytest.fixture
 def sandbox_team():
-    return Team.objects.create(name="Play", backend=Backend.SANDBOX)
+    return make_team("Play", backend=Backend.SANDBOX)
 
 
 def png(size=(64, 48), fmt="PNG"):
@@ -191,13 +189,11 @@ def test_an_upload_link_works_for_its_lifetime_and_then_stops(
 def test_the_apps_own_image_is_a_source_even_on_an_intranet_address(live_team, settings, tmp_path):
     """PUBLIC_BASE_URL may be private (Akool reaching the app through a tunnel or a VPN):
     the app's own signed links are recognised, not refused as private addresses."""
-    from generator.models import Generation, Job, State
+    from generator.models import State
 
     settings.PUBLIC_BASE_URL = "http://10.20.30.40:8000"
-    generation = Generation.objects.create(team=live_team, prompt="mine", batch=1)
-    job = generation.create_jobs()[0]
-    Job.objects.filter(pk=job.pk).update(state=State.DONE, original="originals/x.png")
-    own = source_links.url_for(Job.objects.get(pk=job.pk))
+    job = make_generated_job(live_team, prompt="mine", state=State.DONE, original="originals/x.png")
+    own = source_links.url_for(job)
     assert own.startswith("http://10.20.30.40:8000/source/")
     f = form(live_team, {}, mode="i2i", source_url=own)
     assert f.is_valid(), f.errors

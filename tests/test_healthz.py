@@ -13,13 +13,9 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django_q.status import Stat
 
-
-@pytest.fixture(autouse=True)
-def fresh_checks(db):
-    # The slow checks keep their answer in the cache, which outlives a test with Redis.
-    cache.delete_many(["healthz:storage", "healthz:encryption"])
-    yield
-    cache.delete_many(["healthz:storage", "healthz:encryption"])
+# The slow checks keep their answer in the cache, which outlives a test with Redis and is
+# shared with tests running at the same time: each test has a cache of its own.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_cache")]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generator.models import Invitation, Membership, Role, User
-from tests.fixtures_people import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 from tests.instants import SOME, at, named
 
 NEW_PASSWORD = "a-long-and-unusual-passphrase-42"

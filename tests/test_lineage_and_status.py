@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from generator import starters, tasks
 from generator.akool.client import ImageResult
-from generator.models import Backend, Generation, Job, State, Team
+from generator.models import Backend, Job, State, Team
+from tests.factories import make_akool_team, make_generated_job, make_job
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +26,9 @@ def no_queue(monkeypatch):
     return queued
 
 
-def make_job(team, state=State.DONE, akool_id="a" * 24, **fields):
-    generation = Generation.objects.create(team=team, prompt="a lineage", batch=1)
-    job = generation.create_jobs()[0]
-    Job.objects.filter(pk=job.pk).update(state=state, akool_id=akool_id, **fields)
-    job.refresh_from_db()
-    return job
+def akool_job(team, state=State.DONE, akool_id="a" * 24, **fields):
+    """A job Akool has accepted, in `state`."""
+    return make_generated_job(team, prompt="a lineage", state=state, akool_id=akool_id, **fields)
 
 
 def store_files(job):
@@ -57,7 +55,7 @@ def media(settings, tmp_path):
     ids=["poll", "webhook"],
 )
 def test_a_job_akool_reports_failed_records_status_4(team_a, result):
-    job = make_job(team_a, state=State.PROCESSING, akool_status=2)
+    job = akool_job(team_a, state=State.PROCESSING, akool_status=2)
     tasks.apply_status(job, result)
     job.refresh_from_db()
     assert job.state == State.FAILED
@@ -66,7 +64,7 @@ def test_a_job_akool_reports_failed_records_status_4(team_a, result):
 
 
 def test_a_webhook_completion_leaves_the_buttons_to_be_asked_for(team_a, no_queue):
-    job = make_job(team_a, state=State.PROCESSING)
+    job = akool_job(team_a, state=State.PROCESSING)
     result = ImageResult.from_webhook({"_id": job.akool_id, "status": 3, "url": "https://c/x.png"})
     tasks.apply_status(job, result)
     job.refresh_from_db()
@@ -75,7 +73,7 @@ def test_a_webhook_completion_leaves_the_buttons_to_be_asked_for(team_a, no_queu
 
 
 def test_a_poll_completion_keeps_its_buttons(team_a):
-    job = make_job(team_a, state=State.PROCESSING)
+    job = akool_job(team_a, state=State.PROCESSING)
     result = ImageResult.from_data(
         {
             "_id": job.akool_id,
@@ -91,14 +89,14 @@ def test_a_poll_completion_keeps_its_buttons(team_a):
 
 
 def test_pressing_a_button_before_akool_named_them_says_so(team_a, owner):
-    job = make_job(team_a, buttons=None)
+    job = akool_job(team_a, buttons=None)
     with pytest.raises(ValueError, match="not yet said which"):
         job.make_button_child("U1", owner)
 
 
 def test_a_done_job_missing_its_buttons_is_polled_once_then_left_alone(team_a):
     with time_machine.travel(NOW, tick=False):
-        job = make_job(team_a, buttons=None, next_poll_at=NOW)
+        job = akool_job(team_a, buttons=None, next_poll_at=NOW)
         assert list(Job.objects.due_for_poll()) == [job]
         result = ImageResult.from_data(
             {"_id": job.akool_id, "image_status": 3, "image": "https://c/x", "buttons": BUTTONS}
@@ -113,7 +111,7 @@ def test_asking_for_buttons_gives_up_without_touching_the_image(team_a):
     from generator.akool.client import AkoolError, ErrorKind
 
     with time_machine.travel(NOW, tick=False):
-        job = make_job(team_a, buttons=None, next_poll_at=NOW)
+        job = akool_job(team_a, buttons=None, next_poll_at=NOW)
         tasks._apply_poll(job, AkoolError("slow", kind=ErrorKind.TRANSIENT))
         job.refresh_from_db()
         assert job.state == State.DONE and job.buttons is None
@@ -128,17 +126,14 @@ def test_asking_for_buttons_gives_up_without_touching_the_image(team_a):
 
 @pytest.fixture
 def akool_team(db):
-    team = Team(name="Real", backend=Backend.AKOOL)
-    team.set_credentials("k" * 32, "")
-    team.save()
-    return team
+    return make_akool_team("Real")
 
 
 @responses.activate
 def test_a_cdn_404_right_after_completion_is_retried_not_expired(akool_team, media):
     responses.get("https://cdn.example.com/x.png", status=404)
     with time_machine.travel(NOW, tick=False):
-        job = make_job(
+        job = akool_job(
             akool_team,
             state=State.STORING,
             result_url="https://cdn.example.com/x.png",
@@ -156,7 +151,7 @@ def test_a_cdn_403_after_the_grace_expires_the_job(akool_team, media, settings):
     responses.get("https://cdn.example.com/x.png", status=403)
     grace = timedelta(seconds=settings.RESULT_LINK_GRACE_SECONDS)
     with time_machine.travel(NOW, tick=False):
-        job = make_job(
+        job = akool_job(
             akool_team,
             state=State.STORING,
             result_url="https://cdn.example.com/x.png",
@@ -170,7 +165,7 @@ def test_a_cdn_403_after_the_grace_expires_the_job(akool_team, media, settings):
 
 def test_a_result_older_than_seven_days_expires_without_a_download(akool_team, media):
     with time_machine.travel(NOW, tick=False):
-        job = make_job(
+        job = akool_job(
             akool_team,
             state=State.STORING,
             result_url="https://cdn.example.com/x.png",
@@ -186,14 +181,14 @@ def test_a_result_older_than_seven_days_expires_without_a_download(akool_team, m
 
 @pytest.fixture
 def family(team_a, owner, media):
-    parent = make_job(team_a, buttons=BUTTONS, author=owner)
+    parent = akool_job(team_a, buttons=BUTTONS, author=owner)
     store_files(parent)
     children = []
     for i, button in enumerate(("U2", "V3")):
-        child = Job.objects.create(
+        child = make_job(
+            team_a,
+            owner,
             generation=parent.generation,
-            team=team_a,
-            author=owner,
             parent=parent,
             button=button,
             state=State.DONE,
@@ -222,15 +217,13 @@ def test_deleting_an_image_with_children_keeps_them_and_their_files(owner_client
 
 def test_a_child_of_a_deleted_image_cannot_be_retried_or_sent(team_a, owner, family):
     parent, _ = family
-    draft = Job.objects.create(
-        generation=parent.generation, team=team_a, parent=parent, button="U4", author=owner
-    )
-    failed = Job.objects.create(
+    draft = make_job(team_a, owner, generation=parent.generation, parent=parent, button="U4")
+    failed = make_job(
+        team_a,
+        owner,
         generation=parent.generation,
-        team=team_a,
         parent=parent,
         button="V1",
-        author=owner,
         state=State.FAILED,
     )
     Job.objects.filter(pk=parent.pk).delete()

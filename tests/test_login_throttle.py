@@ -6,7 +6,6 @@ X-Forwarded-For. The clock is pinned: every wait below is moved past, never slep
 """
 
 import re
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from generator.lib import login_throttle
-from tests.fixtures_people import PASSWORD
+from tests.factories import PASSWORD
 
 WRONG = "not-the-right-password-42"
 NEW_PASSWORD = "a-fresh-and-unusual-passphrase-9"
@@ -28,14 +27,7 @@ OWNER_HOME = "203.0.113.10"
 START = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def own_cache(db, settings):
-    # Counts start from nothing under a key prefix of this test's own, without emptying a
-    # cache (a Redis database) that other test runs share.
-    prefix = f"test-{uuid.uuid4().hex}"
-    settings.CACHES = {
-        name: {**config, "KEY_PREFIX": prefix} for name, config in settings.CACHES.items()
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("own_cache")]
 
 
 @pytest.fixture(autouse=True)

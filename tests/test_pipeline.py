@@ -6,9 +6,10 @@ import pytest
 from django.db.models import Count
 from PIL import Image
 
-from generator.models import Generation, Job, State
+from generator.models import PENDING_STATES, Job, State
 from generator.sandbox.models import SandboxJob, SandboxRequest
 from generator.starters import start_generation
+from tests.factories import make_generated_job, make_generation
 from tests.fixtures_pipeline import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -39,10 +40,10 @@ def assert_mode_was_used(mode):
 
 
 def generate(team, prompt, batch=1, scale="1:1", resolution="1080p", **fields):
-    generation = Generation.objects.create(
-        team=team,
-        author=team.memberships.first().user,
-        prompt=prompt,
+    generation = make_generation(
+        team,
+        team.memberships.first().user,
+        prompt,
         batch=batch,
         scale=scale,
         resolution=resolution,
@@ -53,16 +54,7 @@ def generate(team, prompt, batch=1, scale="1:1", resolution="1080p", **fields):
 
 
 def all_settled(queryset):
-    return lambda: (
-        not queryset.filter(
-            state__in=[
-                s
-                for s in State
-                if s
-                in (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
-            ]
-        ).exists()
-    )
+    return lambda: not queryset.filter(state__in=PENDING_STATES).exists()
 
 
 def creates_per_prompt():
@@ -138,7 +130,12 @@ def test_upscale_and_variation_children_are_stored_and_linked(team, mode, start_
 
 
 def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, mode, start_worker, settings):
+    from django.utils import timezone
+    from django_q.brokers import get_broker
     from django_q.models import Schedule
+    from django_q.scheduler import scheduler
+
+    from generator.models import PollerLease
 
     # The per-minute schedule from the migration (the test database is flushed between tests).
     Schedule.objects.create(
@@ -151,7 +148,10 @@ def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, mode, star
     settings.SANDBOX_GENERATION_SECONDS = 6
     for i in range(14):
         generate(team, f"crash course {i}", batch=4)
-    worker = start_worker()
+    # Stores the killed worker had claimed are taken over once their lease runs out: a lease
+    # shorter than the test workers' usual one, so recovery is not spent waiting it out.
+    lease = {"STORE_LEASE_SECONDS": 6}
+    worker = start_worker(**lease)
     jobs = Job.objects.filter(team=team)
     wait_for(
         lambda: not jobs.filter(akool_id=None).exists(), timeout=60, message="all creates sent"
@@ -160,7 +160,16 @@ def test_a_killed_worker_loses_no_image_and_never_creates_twice(team, mode, star
     assert in_flight >= 50
     worker.kill()
 
-    start_worker()
+    start_worker(**lease)
+    # The schedule is what restarts following. django-q2 looks at schedules every 30 s; look
+    # now instead, once the dead worker's follower lease has run out (a follower started
+    # before then would find it taken and stop until the next minute).
+    wait_for(
+        lambda: not PollerLease.objects.filter(lease_until__gte=timezone.now()).exists(),
+        timeout=30,
+        message="the dead follower's lease to run out",
+    )
+    scheduler(broker=get_broker())
     wait_for(all_settled(jobs), timeout=180, message="recovery after SIGKILL")
     assert set(jobs.values_list("state", flat=True)) == {State.DONE}
     assert set(creates_per_prompt().values()) == {4}
@@ -237,9 +246,7 @@ def test_a_webhook_and_a_poll_racing_on_one_job_store_it_once(team, mode, monkey
     from generator import starters, tasks
     from generator.akool.client import ImageResult
 
-    generation = Generation.objects.create(team=team, prompt="race", batch=1)
-    job = generation.create_jobs()[0]
-    Job.objects.filter(pk=job.pk).update(state=State.PROCESSING, akool_id="a" * 24)
+    job = make_generated_job(team, prompt="race", state=State.PROCESSING, akool_id="a" * 24)
     queued = []
     monkeypatch.setattr(tasks, "enqueue", lambda func, *args: queued.append((func, args)))
     barrier = threading.Barrier(2)

@@ -43,8 +43,7 @@ from generator.models import (
     Team,
     User,
 )
-from generator.sandbox.accounts import provision_account
-from tests.test_studio import make_job
+from tests.factories import make_image, on_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -212,11 +211,8 @@ def world(settings, tmp_path, team_a, team_b, owner, team_admin, member, viewer,
     settings.MEDIA_ROOT = tmp_path / "media"
     # "Test the key" calls the sandbox: a closed port answers at once, and nothing else does.
     settings.AKOOL_SANDBOX_URL = "http://127.0.0.1:9/sandbox/akool"
-    team_a.use_sandbox(
-        provision_account()
-    )  # a key, so generate, retry and buttons get past "no key"
-    team_a.save()
-    job = make_job(team_a, owner, files=True, buttons=("U1", "V1"))
+    on_sandbox(team_a)  # a key, so generate, retry and buttons get past "no key"
+    job = make_image(team_a, owner, files=True, buttons=("U1", "V1"))
     invitation = Invitation.objects.create(team=team_a, email="new@a.example", invited_by=owner)
     users = {
         "owner": owner,

@@ -20,9 +20,9 @@ import requests
 from django.test import Client
 from django.urls import reverse
 
-from generator.models import Generation, Job, Membership, Role, State, Team, User
-from generator.sandbox.accounts import provision_account
+from generator.models import Job, Role, State
 from generator.starters import start_generation
+from tests.factories import make_generation, make_job, make_team, make_user
 from tests.fixtures_pipeline import wait_for
 
 BUCKET = "akool-media-test"
@@ -104,15 +104,11 @@ def s3_settings(pipeline_settings, s3, s3_endpoint):
 
 @pytest.fixture
 def team(s3_settings):
-    team = Team.objects.create(name="Bucket team")
-    team.use_sandbox(provision_account())
-    team.save()
-    return team
+    return make_team("Bucket team", sandbox=True)
 
 
 def person(team, email, role=Role.OWNER):
-    user = User.objects.create_user(email, "pw-123456789")
-    Membership.objects.create(team=team, user=user, role=role)
+    user = make_user(email, team, role)
     client = Client()
     client.force_login(user)
     return user, client
@@ -128,9 +124,9 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
     team, s3, s3_endpoint, start_worker
 ):
     owner, owner_client = person(team, "owner@bucket.example")
-    _, outsider_client = person(Team.objects.create(name="Elsewhere"), "out@else.example")
-    generation = Generation.objects.create(
-        team=team, author=owner, prompt="a lighthouse in a bucket", batch=2, resolution="1080p"
+    _, outsider_client = person(make_team("Elsewhere"), "out@else.example")
+    generation = make_generation(
+        team, owner, "a lighthouse in a bucket", batch=2, resolution="1080p"
     )
     start_generation(generation)
     worker = start_worker(**s3_env(s3_endpoint))
@@ -197,13 +193,8 @@ def test_deleting_an_image_removes_its_objects_from_the_bucket(team, s3):
     from django.core.files.base import ContentFile
 
     owner, owner_client = person(team, "owner@bucket.example")
-    generation = Generation.objects.create(team=team, author=owner, prompt="short-lived")
-    keep, drop = (
-        Job.objects.create(
-            generation=generation, team=team, author=owner, state=State.DONE, format="PNG"
-        )
-        for _ in range(2)
-    )
+    generation = make_generation(team, owner, "short-lived")
+    keep, drop = (make_job(generation=generation, state=State.DONE, format="PNG") for _ in range(2))
     for job in (keep, drop):
         job.original.save(f"{job.code}.png", ContentFile(b"\x89PNG fake"), save=False)
         job.thumbnail.save(f"{job.code}.webp", ContentFile(b"RIFF thumb"), save=False)
@@ -232,9 +223,8 @@ def stored_job(settings, tmp_path, team_a, owner):
     from django.core.files.base import ContentFile
 
     settings.MEDIA_ROOT = tmp_path / "media"
-    generation = Generation.objects.create(team=team_a, author=owner, prompt="proxied")
-    job = Job.objects.create(
-        generation=generation, team=team_a, author=owner, state=State.DONE, format="PNG"
+    job = make_job(
+        generation=make_generation(team_a, owner, "proxied"), state=State.DONE, format="PNG"
     )
     job.original.save(f"{job.code}.png", ContentFile(b"\x89PNG local"), save=False)
     job.save()

@@ -14,9 +14,10 @@ import pytest
 from django.conf import settings
 from django.db.models import Count
 
-from generator.models import Generation, Job, State
+from generator.models import PENDING_STATES, Job, State
 from generator.sandbox.models import SandboxJob, SandboxRequest
 from generator.starters import start_generation
+from tests.factories import make_generation
 from tests.fixtures_pipeline import wait_for
 
 pytestmark = [
@@ -64,18 +65,14 @@ def test_two_clusters_process_a_batch_exactly_once(team, start_worker, monkeypat
     author = team.memberships.get().user
     batches = [BATCHES[i % len(BATCHES)] for i in range(GENERATIONS)]
     for i, batch in enumerate(batches):
-        generation = Generation.objects.create(
-            team=team,
-            author=author,
-            prompt=f"scale-out harbour {i}",
-            batch=batch,
-            resolution="1080p",
+        generation = make_generation(
+            team, author, f"scale-out harbour {i}", batch=batch, resolution="1080p"
         )
         start_generation(generation)
 
     jobs = Job.objects.filter(team=team)
     wait_for(
-        lambda: not jobs.exclude(state__in=[State.DONE, State.FAILED, State.UNKNOWN]).exists(),
+        lambda: not jobs.filter(state__in=PENDING_STATES).exists(),
         timeout=240,
         message="every job to settle",
     )

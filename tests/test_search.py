@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from generator.models import Generation, Job, State
+from generator.models import Generation, State
 from generator.search import search_generations
+from tests.factories import make_generation, make_job
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ HOSTILE = [
 
 
 def generation(team, prompt):
-    return Generation.objects.create(team=team, prompt=prompt)
+    return make_generation(team, prompt=prompt)
 
 
 def found(team, text):
@@ -156,8 +157,8 @@ def test_the_gallery_searches_its_own_team_and_shows_the_empty_state(
 ):
     ours = generation(team_a, "harbour at dawn")
     theirs = generation(team_b, "harbour at night")
-    mine = Job.objects.create(generation=ours, team=team_a, author=member, state=State.DONE)
-    Job.objects.create(generation=theirs, team=team_b, author=outsider, state=State.DONE)
+    mine = make_job(team_a, member, generation=ours, state=State.DONE)
+    make_job(team_b, outsider, generation=theirs, state=State.DONE)
     url = reverse("studio", args=[team_a.code])
 
     html = member_client.get(url, {"q": "harbo"}).content.decode()

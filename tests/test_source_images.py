@@ -19,8 +19,7 @@ from generator import source_links
 from generator.akool.client import AkoolError
 from generator.lib.log_filters import redact
 from generator.models import Generation, Job, State
-from generator.sandbox.accounts import provision_account
-from tests.test_studio import make_job
+from tests.factories import make_generation, make_image, on_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -130,14 +129,14 @@ def test_a_jpeg_upload_loses_its_metadata_but_keeps_its_orientation(
 
 
 def test_an_old_upload_under_a_name_that_is_not_an_image_is_not_served(client, sandbox_team):
-    generation = Generation.objects.create(team=sandbox_team, prompt="x", mode="i2i")
+    generation = make_generation(sandbox_team, prompt="x", mode="i2i")
     generation.source_upload.save("evil.html", ContentFile(png_with_html()))
     assert fetch(client, source_links.url_for(generation)).status_code == 404
 
 
 @pytest.mark.parametrize("kind", ["original", "preview", "thumb"])
 def test_team_media_is_served_inert(member_client, sandbox_team, owner, kind):
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     response = member_client.get(reverse("image_file", args=[sandbox_team.code, job.code, kind]))
     assert response.status_code == 200
     assert response["Content-Type"] == ("image/png" if kind == "original" else "image/webp")
@@ -173,8 +172,8 @@ def test_an_upload_with_storage_unwritable_is_a_form_error(
 
 
 def test_uploads_and_gallery_images_share_one_link_view_and_redaction(sandbox_team, owner):
-    job = make_job(sandbox_team, owner, files=True)
-    generation = Generation.objects.create(team=sandbox_team, prompt="x", mode="i2i")
+    job = make_image(sandbox_team, owner, files=True)
+    generation = make_generation(sandbox_team, prompt="x", mode="i2i")
     generation.source_upload.save("a.png", ContentFile(png_with_html()))
     for source in (job, generation):
         path = urlsplit(source_links.url_for(source)).path
@@ -185,7 +184,7 @@ def test_uploads_and_gallery_images_share_one_link_view_and_redaction(sandbox_te
 
 
 def test_a_gallery_link_lives_for_the_lifetime_akool_needs(client, sandbox_team, owner):
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     with time_machine.travel(AN_INSTANT, tick=False) as clock:
         url = source_links.url_for(job)
         clock.shift(source_links.LIFETIME - timedelta(minutes=1))
@@ -197,7 +196,7 @@ def test_a_gallery_link_lives_for_the_lifetime_akool_needs(client, sandbox_team,
 
 
 def test_an_upload_link_lives_for_the_same_lifetime(client, sandbox_team):
-    generation = Generation.objects.create(team=sandbox_team, prompt="x", mode="i2i")
+    generation = make_generation(sandbox_team, prompt="x", mode="i2i")
     generation.source_upload.save("a.png", ContentFile(png_with_html()))
     with time_machine.travel(AN_INSTANT, tick=False) as clock:
         url = source_links.url_for(generation)
@@ -206,7 +205,7 @@ def test_an_upload_link_lives_for_the_same_lifetime(client, sandbox_team):
 
 
 def test_a_link_stops_working_when_its_image_is_deleted(client, owner_client, sandbox_team, owner):
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     url = source_links.url_for(job)
     assert fetch(client, url).status_code == 200
     owner_client.post(reverse("image_delete", args=[sandbox_team.code, job.code]))
@@ -217,7 +216,7 @@ def test_a_link_stops_working_when_its_image_is_deleted(client, owner_client, sa
 def test_a_form_left_open_past_the_lifetime_still_gets_a_working_link(
     member_client, client, sandbox_team, owner
 ):
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     with time_machine.travel(AN_INSTANT, tick=False) as clock:
         stale = source_links.url_for(job)
         clock.shift(timedelta(days=2))
@@ -236,10 +235,10 @@ def test_a_form_left_open_past_the_lifetime_still_gets_a_working_link(
 
 
 def test_a_retry_sends_a_fresh_link(client, sandbox_team, owner):
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     with time_machine.travel(AN_INSTANT, tick=False) as clock:
-        original = Generation.objects.create(
-            team=sandbox_team, prompt="x", mode="i2i", source_url=source_links.url_for(job)
+        original = make_generation(
+            sandbox_team, prompt="x", mode="i2i", source_url=source_links.url_for(job)
         )
         clock.shift(timedelta(days=3))
         again = original.copy(owner, batch=1)
@@ -249,7 +248,7 @@ def test_a_retry_sends_a_fresh_link(client, sandbox_team, owner):
 def test_another_teams_link_is_not_taken_for_one_of_ours(sandbox_team, team_b, outsider, owner):
     from generator.forms import GenerationForm
 
-    theirs = make_job(team_b, outsider, files=True)
+    theirs = make_image(team_b, outsider, files=True)
     data = {
         "prompt": "x",
         "mode": "i2i",
@@ -271,10 +270,9 @@ def test_another_teams_link_is_not_taken_for_one_of_ours(sandbox_team, team_b, o
 def test_the_sandbox_fetches_the_apps_signed_links_until_the_image_is_gone(
     sandbox_client, team_a, owner
 ):
-    team_a.use_sandbox(provision_account())
-    team_a.save()
-    job = make_job(team_a, owner, files=True)
-    generation = Generation.objects.create(team=team_a, prompt="x", mode="i2i")
+    on_sandbox(team_a)
+    job = make_image(team_a, owner, files=True)
+    generation = make_generation(team_a, prompt="x", mode="i2i")
     generation.source_upload.save("a.png", ContentFile(png_with_html()))
     for source in (job, generation):
         created = sandbox_client.create_image(

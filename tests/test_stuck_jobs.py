@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from generator.models import Generation, Job, State
+from generator.models import Job, State
 from generator.tasks import STUCK_AFTER, follow_once
+from tests.factories import make_generation, make_job
 from tests.instants import SOME, Instant, at
 
 pytestmark = pytest.mark.django_db
@@ -17,11 +18,8 @@ pytestmark = pytest.mark.django_db
 def submitted_job(team, author, submitted_at, state=State.PROCESSING):
     """A job Akool accepted at `submitted_at`, whose next poll is not due yet (so following
     it sends nothing to Akool)."""
-    generation = Generation.objects.create(team=team, author=author, prompt="a slow one")
-    return Job.objects.create(
-        generation=generation,
-        team=team,
-        author=author,
+    return make_job(
+        generation=make_generation(team, author, "a slow one"),
         state=state,
         akool_id=f"job-{Job.objects.count():020d}",
         submitted_at=submitted_at,

@@ -1,23 +1,20 @@
 """The studio with Django's test client: the form, the gallery, the poller, the image view."""
 
-import io
 import re
 from datetime import timedelta
 from urllib.parse import urlparse
 
 import pytest
-from django.core.files.base import ContentFile
 from django.db import connection
 from django.template.defaultfilters import pluralize
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image
 
 from generator import source_links
 from generator.models import Favourite, Generation, Job, Role, State
 from generator.pricing import CREDITS_PER_IMAGE, estimate_credits
-from tests.fixtures_people import make_user
+from tests.factories import make_image, make_user
 from tests.instants import SOME, at
 
 pytestmark = pytest.mark.django_db
@@ -34,87 +31,10 @@ def media(settings, tmp_path):
     return settings.MEDIA_ROOT
 
 
-def webp(color="teal", size=(40, 30)):
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "WEBP")
-    return out.getvalue()
-
-
-def png(color="teal", size=(80, 60)):
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, "PNG")
-    return out.getvalue()
-
-
-def make_job(
-    team,
-    author,
-    prompt="a red kite over hills",
-    state=State.DONE,
-    created_at=None,
-    files=False,
-    mode="t2i",
-    resolution="4k",
-    buttons=(),
-    parent=None,
-    button="",
-    error_message="",
-):
-    created_at = created_at or timezone.now()
-    generation = (
-        parent.generation
-        if parent
-        else Generation.objects.create(
-            team=team,
-            author=author,
-            prompt=prompt,
-            mode=mode,
-            resolution=resolution,
-            created_at=created_at,
-            **(
-                {"source_url": "https://images.example.com/s.png", "similar": 0.5}
-                if mode == "i2i"
-                else {}
-            ),
-        )
-    )
-    job = Job.objects.create(
-        generation=generation,
-        team=team,
-        author=author,
-        state=state,
-        created_at=created_at,
-        buttons=list(buttons),
-        parent=parent,
-        button=button,
-        error_message=error_message,
-        placeholder_color="#336699",
-        **(
-            {
-                "width": 80,
-                "height": 60,
-                "thumb_width": 40,
-                "thumb_height": 30,
-                "format": "PNG",
-                "original_bytes": 1234,
-                "deduction_credit": 2,
-            }
-            if state == State.DONE
-            else {}
-        ),
-    )
-    if files:
-        job.original.save(f"{job.code}.png", ContentFile(png()), save=False)
-        job.thumbnail.save(f"{job.code}.webp", ContentFile(webp()), save=False)
-        job.preview.save(f"{job.code}.webp", ContentFile(webp()), save=False)
-        job.save()
-    return job
-
-
 def many_jobs(team, author, count, **kwargs):
     start = timezone.now() - timedelta(hours=1)
     return [
-        make_job(
+        make_image(
             team,
             author,
             prompt=f"picture number {i}",
@@ -259,7 +179,7 @@ def test_a_team_without_a_key_refuses_to_generate(member_client, team_a):
 
 
 def test_a_viewer_sees_no_form_and_cannot_post(viewer_client, sandbox_team, owner):
-    make_job(sandbox_team, owner)
+    make_image(sandbox_team, owner)
     html = viewer_client.get(studio_url(sandbox_team)).content.decode()
     assert 'id="generate-form"' not in html and "View only" in html
     assert "image_delete" not in html and "/delete/" not in html
@@ -279,7 +199,7 @@ def test_the_estimate_is_credits_per_image_times_batch(member_client, sandbox_te
 
 
 def test_rerun_prefills_the_form_with_the_generation(member_client, sandbox_team, owner):
-    job = make_job(sandbox_team, owner, prompt="an owl in snow", resolution="1080p")
+    job = make_image(sandbox_team, owner, prompt="an owl in snow", resolution="1080p")
     html = member_client.get(studio_url(sandbox_team, rerun=job.generation.code)).content.decode()
     assert "an owl in snow</textarea>" in html
     assert re.search(r'value="1080p"[^>]*checked', html)
@@ -288,7 +208,7 @@ def test_rerun_prefills_the_form_with_the_generation(member_client, sandbox_team
 def test_use_as_source_prefills_image_to_image_with_a_signed_link_that_works(
     member_client, client, sandbox_team, owner
 ):
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     html = member_client.get(studio_url(sandbox_team, source=job.code)).content.decode()
     assert re.search(r'value="i2i"[^>]*checked', html)
     link = re.search(r'name="source_url" value="([^"]+)"', html).group(1)
@@ -307,7 +227,7 @@ def test_use_as_source_prefills_image_to_image_with_a_signed_link_that_works(
 def test_a_use_as_source_link_works_for_its_lifetime_and_then_stops(
     instant, time_machine, member_client, client, sandbox_team, owner
 ):
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     html = member_client.get(studio_url(sandbox_team, source=job.code)).content.decode()
     link = re.search(r'name="source_url" value="([^"]+)"', html).group(1)
     path = urlparse(link).path
@@ -381,7 +301,7 @@ def test_a_gallery_page_costs_the_same_queries_however_many_jobs(
 
 
 def test_done_cards_use_the_thumbnail_lazily_with_its_size(member_client, sandbox_team, owner):
-    job = make_job(sandbox_team, owner, prompt="a quiet harbour")
+    job = make_image(sandbox_team, owner, prompt="a quiet harbour")
     html = member_client.get(studio_url(sandbox_team)).content.decode()
     img = re.search(r"<img class=\"thumb\"[^>]*>", html).group(0)
     assert reverse("image_file", args=[sandbox_team.code, job.code, "thumb"]) in img
@@ -391,7 +311,7 @@ def test_done_cards_use_the_thumbnail_lazily_with_its_size(member_client, sandbo
 
 
 def test_dismissed_cards_are_hidden(member_client, sandbox_team, member):
-    job = make_job(sandbox_team, member, state=State.FAILED, error_message="Nope.")
+    job = make_image(sandbox_team, member, state=State.FAILED, error_message="Nope.")
     Job.objects.filter(pk=job.pk).update(dismissed=True)
     assert str(job.code) not in member_client.get(studio_url(sandbox_team)).content.decode()
 
@@ -399,9 +319,9 @@ def test_dismissed_cards_are_hidden(member_client, sandbox_team, member):
 def test_failed_unknown_and_expired_cards_show_the_reason_and_the_right_action(
     member_client, sandbox_team, member
 ):
-    failed = make_job(sandbox_team, member, state=State.FAILED, error_message="Bad prompt.")
-    unknown = make_job(sandbox_team, member, state=State.UNKNOWN, error_message="Lost answer.")
-    make_job(sandbox_team, member, state=State.EXPIRED, error_message="Link expired.")
+    failed = make_image(sandbox_team, member, state=State.FAILED, error_message="Bad prompt.")
+    unknown = make_image(sandbox_team, member, state=State.UNKNOWN, error_message="Lost answer.")
+    make_image(sandbox_team, member, state=State.EXPIRED, error_message="Link expired.")
     html = member_client.get(studio_url(sandbox_team)).content.decode()
     for message in ("Bad prompt.", "Lost answer.", "Link expired."):
         assert message in html
@@ -419,11 +339,11 @@ def test_failed_unknown_and_expired_cards_show_the_reason_and_the_right_action(
 def test_filters_and_search_narrow_the_gallery_and_stay_in_links(
     member_client, sandbox_team, owner, member
 ):
-    mine = make_job(sandbox_team, member, prompt="my lighthouse at dusk")
-    theirs = make_job(sandbox_team, owner, prompt="their lighthouse at noon", resolution="1080p")
-    i2i = make_job(sandbox_team, owner, prompt="a cat, restyled", mode="i2i")
-    failed = make_job(sandbox_team, owner, prompt="broken", state=State.FAILED)
-    pending = make_job(sandbox_team, owner, prompt="coming soon", state=State.PROCESSING)
+    mine = make_image(sandbox_team, member, prompt="my lighthouse at dusk")
+    theirs = make_image(sandbox_team, owner, prompt="their lighthouse at noon", resolution="1080p")
+    i2i = make_image(sandbox_team, owner, prompt="a cat, restyled", mode="i2i")
+    failed = make_image(sandbox_team, owner, prompt="broken", state=State.FAILED)
+    pending = make_image(sandbox_team, owner, prompt="coming soon", state=State.PROCESSING)
 
     def codes(**query):
         return set(
@@ -451,7 +371,7 @@ def test_filters_and_search_narrow_the_gallery_and_stay_in_links(
 def test_the_filter_form_gets_just_the_gallery_and_pushes_a_clean_url(
     member_client, sandbox_team, member
 ):
-    make_job(sandbox_team, member, prompt="a red barn")
+    make_image(sandbox_team, member, prompt="a red barn")
     response = member_client.get(
         studio_url(sandbox_team) + "?q=barn&who=&status=&mode=&resolution=",
         HTTP_HX_TARGET="gallery",
@@ -464,8 +384,8 @@ def test_the_filter_form_gets_just_the_gallery_and_pushes_a_clean_url(
 
 
 def test_favourites_toggle_and_filter(member_client, owner_client, sandbox_team, member, owner):
-    job = make_job(sandbox_team, owner)
-    other = make_job(sandbox_team, owner)
+    job = make_image(sandbox_team, owner)
+    other = make_image(sandbox_team, owner)
     url = image_url("image_star", sandbox_team, job)
     html = member_client.post(url, {"place": "card"}, **HX).content.decode()
     assert Favourite.objects.filter(user=member, job=job).exists()
@@ -503,9 +423,9 @@ def poll(client, team, *jobs_and_states):
 
 
 def test_the_poller_returns_only_changed_cards(member_client, sandbox_team, member):
-    a = make_job(sandbox_team, member, state=State.QUEUED)
-    b = make_job(sandbox_team, member, state=State.PROCESSING)
-    c = make_job(sandbox_team, member, state=State.DONE)
+    a = make_image(sandbox_team, member, state=State.QUEUED)
+    b = make_image(sandbox_team, member, state=State.PROCESSING)
+    c = make_image(sandbox_team, member, state=State.DONE)
     # The page saw a and b queued and c processing; b and c moved since.
     html = poll(
         member_client, sandbox_team, (a, "queued"), (b, "queued"), (c, "processing")
@@ -518,7 +438,7 @@ def test_the_poller_returns_only_changed_cards(member_client, sandbox_team, memb
 
 
 def test_the_poller_stops_itself_when_nothing_is_pending(member_client, sandbox_team, member):
-    done = make_job(sandbox_team, member, state=State.DONE)
+    done = make_image(sandbox_team, member, state=State.DONE)
     html = poll(member_client, sandbox_team, (done, "storing")).content.decode()
     assert card_codes(html) == [str(done.code)]
     poller = re.search(r'<div id="poller"[^>]*>', html).group(0)
@@ -526,7 +446,7 @@ def test_the_poller_stops_itself_when_nothing_is_pending(member_client, sandbox_
 
 
 def test_the_poller_removes_cards_that_are_gone(member_client, sandbox_team, member):
-    job = make_job(sandbox_team, member, state=State.FAILED)
+    job = make_image(sandbox_team, member, state=State.FAILED)
     code = job.code
     Job.objects.filter(pk=job.pk).update(dismissed=True)
     html = poll(member_client, sandbox_team, (job, "processing")).content.decode()
@@ -534,16 +454,16 @@ def test_the_poller_removes_cards_that_are_gone(member_client, sandbox_team, mem
 
 
 def test_the_poller_ignores_other_teams_jobs(member_client, sandbox_team, team_b, outsider):
-    foreign = make_job(team_b, outsider, state=State.DONE)
+    foreign = make_image(team_b, outsider, state=State.DONE)
     html = poll(member_client, sandbox_team, (foreign, "queued")).content.decode()
     assert card_codes(html) == []
 
 
 def test_a_page_with_pending_cards_starts_the_poller(member_client, sandbox_team, member):
-    make_job(sandbox_team, member, state=State.DONE)
+    make_image(sandbox_team, member, state=State.DONE)
     html = member_client.get(studio_url(sandbox_team)).content.decode()
     assert "hx-trigger" not in re.search(r'<div id="poller"[^>]*>', html).group(0)
-    pending = make_job(sandbox_team, member, state=State.SUBMITTING)
+    pending = make_image(sandbox_team, member, state=State.SUBMITTING)
     html = member_client.get(studio_url(sandbox_team)).content.decode()
     assert 'hx-trigger="every 2s"' in re.search(r'<div id="poller"[^>]*>', html).group(0)
     assert f'name="pending" value="{pending.code}.submitting"' in html
@@ -568,9 +488,9 @@ def test_the_image_view_shows_everything_and_its_neighbours(member_client, sandb
 
 
 def test_neighbours_follow_the_filter(member_client, sandbox_team, owner):
-    a = make_job(sandbox_team, owner, prompt="cat one", created_at=timezone.now() - timedelta(3))
-    make_job(sandbox_team, owner, prompt="dog", created_at=timezone.now() - timedelta(2))
-    c = make_job(sandbox_team, owner, prompt="cat two", created_at=timezone.now() - timedelta(1))
+    a = make_image(sandbox_team, owner, prompt="cat one", created_at=timezone.now() - timedelta(3))
+    make_image(sandbox_team, owner, prompt="dog", created_at=timezone.now() - timedelta(2))
+    c = make_image(sandbox_team, owner, prompt="cat two", created_at=timezone.now() - timedelta(1))
     html = member_client.get(
         image_url("image_detail", sandbox_team, c), {"q": "cat"}
     ).content.decode()
@@ -578,7 +498,7 @@ def test_neighbours_follow_the_filter(member_client, sandbox_team, owner):
 
 
 def test_the_image_view_in_the_lightbox_is_the_partial(member_client, sandbox_team, owner):
-    job = make_job(sandbox_team, owner)
+    job = make_image(sandbox_team, owner)
     response = member_client.get(
         image_url("image_detail", sandbox_team, job), HTTP_HX_TARGET="lightbox-body", **HX
     )
@@ -588,8 +508,8 @@ def test_the_image_view_in_the_lightbox_is_the_partial(member_client, sandbox_te
 
 
 def test_lineage_links_parent_and_children(member_client, sandbox_team, owner):
-    parent = make_job(sandbox_team, owner, buttons=["U1", "U2", "V1"])
-    child = make_job(sandbox_team, owner, parent=parent, button="U1")
+    parent = make_image(sandbox_team, owner, buttons=["U1", "U2", "V1"])
+    child = make_image(sandbox_team, owner, parent=parent, button="U1")
     html = member_client.get(image_url("image_detail", sandbox_team, parent)).content.decode()
     assert image_url("image_detail", sandbox_team, child) in html and "Made from this image" in html
     html = member_client.get(image_url("image_detail", sandbox_team, child)).content.decode()
@@ -599,7 +519,7 @@ def test_lineage_links_parent_and_children(member_client, sandbox_team, owner):
 
 
 def test_pressing_u1_creates_a_linked_child_and_disables_u1(member_client, sandbox_team, owner):
-    parent = make_job(sandbox_team, owner, buttons=["U1", "U2", "V1", "V2"])
+    parent = make_image(sandbox_team, owner, buttons=["U1", "U2", "V1", "V2"])
     url = image_url("image_button", sandbox_team, parent)
     response = member_client.post(url, {"button": "U1"}, HTTP_HX_TARGET="image-detail", **HX)
     html = response.content.decode()
@@ -617,7 +537,7 @@ def test_pressing_u1_creates_a_linked_child_and_disables_u1(member_client, sandb
 
 
 def test_buttons_without_htmx_redirect_to_the_image(member_client, sandbox_team, owner):
-    parent = make_job(sandbox_team, owner, buttons=["V3"])
+    parent = make_image(sandbox_team, owner, buttons=["V3"])
     response = member_client.post(image_url("image_button", sandbox_team, parent), {"button": "V3"})
     assert response.status_code == 302
     assert response.url == image_url("image_detail", sandbox_team, parent)
@@ -625,7 +545,7 @@ def test_buttons_without_htmx_redirect_to_the_image(member_client, sandbox_team,
 
 
 def test_retry_starts_a_fresh_job_and_drops_the_failed_card(member_client, sandbox_team, member):
-    failed = make_job(sandbox_team, member, state=State.FAILED, prompt="try again please")
+    failed = make_image(sandbox_team, member, state=State.FAILED, prompt="try again please")
     response = member_client.post(image_url("image_retry", sandbox_team, failed), **HX)
     html = response.content.decode()
     failed.refresh_from_db()
@@ -638,14 +558,14 @@ def test_retry_starts_a_fresh_job_and_drops_the_failed_card(member_client, sandb
 
 
 def test_retry_of_a_done_image_is_refused(member_client, sandbox_team, member):
-    done = make_job(sandbox_team, member)
+    done = make_image(sandbox_team, member)
     html = member_client.post(image_url("image_retry", sandbox_team, done), **HX).content.decode()
     assert "Only failed images can be retried" in html
     assert Job.objects.count() == 1
 
 
 def test_dismiss_hides_a_failed_card(member_client, sandbox_team, member):
-    failed = make_job(sandbox_team, member, state=State.FAILED)
+    failed = make_image(sandbox_team, member, state=State.FAILED)
     response = member_client.post(image_url("image_dismiss", sandbox_team, failed), **HX)
     assert f'<div id="job-{failed.code}" hx-swap-oob="delete">' in response.content.decode()
     failed.refresh_from_db()
@@ -664,7 +584,7 @@ def test_a_member_deletes_their_own_image_and_its_files(
 ):
     import os
 
-    job = make_job(sandbox_team, member, files=True)
+    job = make_image(sandbox_team, member, files=True)
     paths = files_of(job)
     assert all(os.path.exists(p) for p in paths)
     with django_capture_on_commit_callbacks(execute=True):
@@ -676,25 +596,25 @@ def test_a_member_deletes_their_own_image_and_its_files(
 
 
 def test_a_member_cannot_delete_someone_elses_image(member_client, sandbox_team, owner):
-    job = make_job(sandbox_team, owner)
+    job = make_image(sandbox_team, owner)
     response = member_client.post(image_url("image_delete", sandbox_team, job))
     assert response.status_code == 403
     assert Job.objects.filter(pk=job.pk).exists()
 
 
 def test_an_admin_deletes_anyones_image(team_admin_client, sandbox_team, member):
-    job = make_job(sandbox_team, member)
+    job = make_image(sandbox_team, member)
     response = team_admin_client.post(image_url("image_delete", sandbox_team, job))
     assert response.status_code == 302 and not Job.objects.filter(pk=job.pk).exists()
 
 
 def test_a_viewer_cannot_delete(viewer_client, sandbox_team, viewer):
-    job = make_job(sandbox_team, viewer)  # even one made while they were a member
+    job = make_image(sandbox_team, viewer)  # even one made while they were a member
     assert viewer_client.post(image_url("image_delete", sandbox_team, job)).status_code == 403
 
 
 def test_a_pending_image_cannot_be_deleted(member_client, sandbox_team, member):
-    job = make_job(sandbox_team, member, state=State.STORING)
+    job = make_image(sandbox_team, member, state=State.STORING)
     assert member_client.post(image_url("image_delete", sandbox_team, job)).status_code == 409
     assert Job.objects.filter(pk=job.pk).exists()
 
@@ -705,7 +625,7 @@ def test_a_pending_image_cannot_be_deleted(member_client, sandbox_team, member):
 def test_members_get_the_files_and_the_original_downloads_with_a_good_name(
     viewer_client, sandbox_team, owner
 ):
-    job = make_job(sandbox_team, owner, prompt="A Red Kite, over the hills at dawn!", files=True)
+    job = make_image(sandbox_team, owner, prompt="A Red Kite, over the hills at dawn!", files=True)
     thumb = viewer_client.get(image_url("image_file", sandbox_team, job, "thumb"))
     assert thumb.status_code == 200 and thumb["Content-Type"] == "image/webp"
     assert "private" in thumb["Cache-Control"]
@@ -718,8 +638,8 @@ def test_members_get_the_files_and_the_original_downloads_with_a_good_name(
 
 
 def test_files_of_unfinished_or_missing_images_are_404(member_client, sandbox_team, member):
-    pending = make_job(sandbox_team, member, state=State.PROCESSING)
-    no_files = make_job(sandbox_team, member)
+    pending = make_image(sandbox_team, member, state=State.PROCESSING)
+    no_files = make_image(sandbox_team, member)
     for job, kind in ((pending, "thumb"), (no_files, "preview")):
         assert (
             member_client.get(image_url("image_file", sandbox_team, job, kind)).status_code == 404
@@ -727,7 +647,7 @@ def test_files_of_unfinished_or_missing_images_are_404(member_client, sandbox_te
 
 
 def test_media_is_not_served_publicly(client, member_client, sandbox_team, member):
-    job = make_job(sandbox_team, member, files=True)
+    job = make_image(sandbox_team, member, files=True)
     assert client.get("/media/" + job.thumbnail.name).status_code == 404
     assert member_client.get("/media/" + job.thumbnail.name).status_code == 404
 
@@ -762,7 +682,7 @@ def url_for(name, team, job):
 def test_outsiders_get_404_on_every_studio_url(
     outsider_client, sandbox_team, owner, name, method, _
 ):
-    job = make_job(
+    job = make_image(
         sandbox_team,
         owner,
         state=State.FAILED if name == "image_retry" else State.DONE,
@@ -776,7 +696,7 @@ def test_outsiders_get_404_on_every_studio_url(
 
 @pytest.mark.parametrize(("name", "method", "_"), STUDIO_URLS, ids=[u[0] for u in STUDIO_URLS])
 def test_anonymous_people_are_sent_to_log_in(client, sandbox_team, owner, name, method, _):
-    job = make_job(sandbox_team, owner)
+    job = make_image(sandbox_team, owner)
     response = getattr(client, method)(url_for(name, sandbox_team, job))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
@@ -785,7 +705,7 @@ def test_anonymous_people_are_sent_to_log_in(client, sandbox_team, owner, name, 
     "name", ["studio_generate", "image_delete", "image_dismiss", "image_retry", "image_button"]
 )
 def test_viewers_get_403_on_every_change(viewer_client, sandbox_team, owner, name):
-    job = make_job(
+    job = make_image(
         sandbox_team,
         owner,
         state=State.FAILED if name != "image_button" else State.DONE,
@@ -798,7 +718,7 @@ def test_viewers_get_403_on_every_change(viewer_client, sandbox_team, owner, nam
 def test_a_job_of_another_team_is_404_even_for_members(
     member_client, sandbox_team, team_b, outsider
 ):
-    foreign = make_job(team_b, outsider, files=True)
+    foreign = make_image(team_b, outsider, files=True)
     url = reverse("image_detail", args=[sandbox_team.code, foreign.code])
     assert member_client.get(url).status_code == 404
     url = reverse("image_file", args=[sandbox_team.code, foreign.code, "original"])
@@ -809,7 +729,7 @@ def test_a_former_member_loses_access(sandbox_team, owner):
     from django.test import Client
 
     person = make_user("leaver@a.example", sandbox_team, Role.MEMBER)
-    job = make_job(sandbox_team, owner, files=True)
+    job = make_image(sandbox_team, owner, files=True)
     client = Client()
     client.force_login(person)
     assert client.get(image_url("image_file", sandbox_team, job, "thumb")).status_code == 200
@@ -819,8 +739,8 @@ def test_a_former_member_loses_access(sandbox_team, owner):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="full-text search is PostgreSQL's")
 def test_on_postgresql_search_matches_word_forms(member_client, sandbox_team, member):
-    fox = make_job(sandbox_team, member, prompt="A fox runs through fresh snow")
-    make_job(sandbox_team, member, prompt="A harbour at dawn")
+    fox = make_image(sandbox_team, member, prompt="A fox runs through fresh snow")
+    make_image(sandbox_team, member, prompt="A harbour at dawn")
     html = member_client.get(studio_url(sandbox_team, q="foxes running")).content.decode()
     assert card_codes(html) == [str(fox.code)]
 
@@ -832,7 +752,7 @@ def test_use_as_source_needs_a_reachable_app_for_a_real_akool_team(
     team_a.backend = "akool"
     team_a.set_credentials("k" * 32)
     team_a.save()
-    job = make_job(team_a, owner)
+    job = make_image(team_a, owner)
     html = member_client.get(reverse("image_detail", args=[team_a.code, job.code])).content.decode()
     assert "Use as source" not in html
     html = member_client.get(studio_url(team_a, source=job.code)).content.decode()
@@ -843,7 +763,7 @@ def test_use_as_source_needs_a_reachable_app_for_a_real_akool_team(
 
 
 def test_viewers_may_star_because_stars_are_personal(viewer_client, viewer, sandbox_team, owner):
-    job = make_job(sandbox_team, owner)
+    job = make_image(sandbox_team, owner)
     response = viewer_client.post(image_url("image_star", sandbox_team, job), {"place": "card"})
     assert response.status_code == 302
     assert Favourite.objects.filter(user=viewer, job=job).exists()
@@ -867,8 +787,8 @@ def test_deleting_the_team_removes_its_files_but_not_other_teams(
         "generator.queue.async_task", lambda path, *args: import_string(path)(*args)
     )
     ours, theirs = (
-        make_job(sandbox_team, member, files=True),
-        make_job(team_b, outsider, files=True),
+        make_image(sandbox_team, member, files=True),
+        make_image(team_b, outsider, files=True),
     )
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(
@@ -885,9 +805,9 @@ def test_every_card_link_resolves_to_its_own_image_action(owner_client, sandbox_
     from django.urls import resolve
 
     jobs = {
-        State.DONE: make_job(sandbox_team, owner),
-        State.FAILED: make_job(sandbox_team, owner, state=State.FAILED),
-        State.UNKNOWN: make_job(sandbox_team, owner, state=State.UNKNOWN),
+        State.DONE: make_image(sandbox_team, owner),
+        State.FAILED: make_image(sandbox_team, owner, state=State.FAILED),
+        State.UNKNOWN: make_image(sandbox_team, owner, state=State.UNKNOWN),
     }
     html = owner_client.get(studio_url(sandbox_team)).content.decode()
     seen = set()

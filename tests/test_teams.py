@@ -5,7 +5,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from generator.models import Backend, Membership, Role, Team
-from tests.fixtures_people import make_user
+from tests.factories import make_membership, make_user
 
 
 def role_of(user, team):
@@ -62,7 +62,7 @@ def test_the_header_switcher_lists_only_my_teams(owner_client, team_a, outsider)
 
 
 def test_switching_team_changes_the_current_team(owner_client, owner, team_b):
-    Membership.objects.create(team=team_b, user=owner, role=Role.VIEWER)
+    make_membership(team_b, owner, Role.VIEWER)
     response = owner_client.post(reverse("team_switch"), {"team": str(team_b.code)})
     assert response.url == reverse("studio", args=[team_b.code])
     owner.refresh_from_db()
@@ -78,7 +78,7 @@ def test_home_without_a_team_goes_to_the_team_list(client, db):
 
 def test_home_ignores_a_current_team_i_left(client, team_a, team_b):
     user = make_user("mover@example.com", team_a)
-    Membership.objects.create(team=team_b, user=user)
+    make_membership(team_b, user)
     Membership.objects.filter(user=user, team=team_a).delete()
     client.force_login(user)
     assert client.get(reverse("home")).url == reverse("studio", args=[team_b.code])

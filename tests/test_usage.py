@@ -9,18 +9,16 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from generator.models import Generation, Job, Mode, Resolution, Role, State, Team
-from generator.sandbox.accounts import provision_account
+from generator.models import Mode, Resolution, Role, State
 from generator.sandbox.models import SandboxRequest
 from generator.usage import build_report
-from tests.fixtures_people import make_user
+from tests.factories import make_charged_job, make_team, make_user, on_sandbox
 from tests.instants import ALL, SOME, at
 
 # Every test runs on a frozen clock: at `tests.instants.DEFAULT` (New York's evening of 31
@@ -29,23 +27,6 @@ pytestmark = pytest.mark.usefixtures("instant")
 
 
 # --- seeding ---------------------------------------------------------------------------------
-
-
-def make_job(
-    team, author, when, *, credit, state=State.DONE, mode=Mode.TEXT, res=Resolution.HD, estimated=1
-):
-    generation = Generation.objects.create(
-        team=team, author=author, prompt="p", mode=mode, resolution=res, created_at=when
-    )
-    return Job.objects.create(
-        generation=generation,
-        team=team,
-        author=author,
-        state=state,
-        deduction_credit=credit,
-        estimated_credit=estimated,
-        created_at=when,
-    )
 
 
 @pytest.fixture
@@ -67,38 +48,42 @@ def jobs(team, team_b, owner, member, outsider):
     hour = timedelta(hours=1)
     return {
         "current": [
-            make_job(team, owner, cur_start + day + 10 * hour, credit=4, res=Resolution.UHD),
-            make_job(team, member, cur_start + day + 11 * hour, credit=2, mode=Mode.IMAGE),
+            make_charged_job(
+                team, owner, cur_start + day + 10 * hour, credit=4, resolution=Resolution.UHD
+            ),
+            make_charged_job(team, member, cur_start + day + 11 * hour, credit=2, mode=Mode.IMAGE),
             # Akool charged for it although we could not store it.
-            make_job(team, member, cur_start + 2 * day, credit=1, state=State.FAILED),
+            make_charged_job(team, member, cur_start + 2 * day, credit=1, state=State.FAILED),
             # Not charged yet: reserved, not charged.
-            make_job(
+            make_charged_job(
                 team,
                 member,
                 cur_start + 2 * day + hour,
                 credit=None,
                 state=State.PROCESSING,
-                res=Resolution.UHD,
+                resolution=Resolution.UHD,
                 estimated=2,
             ),
             # Failed without a charge: counts for nothing.
-            make_job(team, owner, cur_start + 3 * day, credit=None, state=State.FAILED),
+            make_charged_job(team, owner, cur_start + 3 * day, credit=None, state=State.FAILED),
             # The month's first local half hour.
-            make_job(team, owner, cur_start + timedelta(minutes=30), credit=3),
+            make_charged_job(team, owner, cur_start + timedelta(minutes=30), credit=3),
         ],
         "previous": [
-            make_job(team, member, prev_start + 3 * day, credit=5, res=Resolution.UHD),
-            make_job(
+            make_charged_job(
+                team, member, prev_start + 3 * day, credit=5, resolution=Resolution.UHD
+            ),
+            make_charged_job(
                 team,
                 owner,
                 prev_end - timedelta(minutes=30),
                 credit=7,
                 mode=Mode.IMAGE,
-                res=Resolution.UHD,
+                resolution=Resolution.UHD,
             ),
         ],
         # Now is in this month in every zone, so team B counts it whatever team A's zone.
-        "other_team": [make_job(team_b, outsider, timezone.now(), credit=100)],
+        "other_team": [make_charged_job(team_b, outsider, timezone.now(), credit=100)],
     }
 
 
@@ -244,7 +229,7 @@ def test_the_first_and_last_local_half_hours_belong_to_their_local_month(instant
 def test_a_job_made_now_is_on_its_local_months_page_a_day_later(
     instant, time_machine, team, owner_client, owner
 ):
-    make_job(team, owner, timezone.now(), credit=6)
+    make_charged_job(team, owner, timezone.now(), credit=6)
     # A day later: where the instant is a month's last hour, that month is now "previous".
     time_machine.move_to(instant.utc + timedelta(days=1), tick=False)
     moved_on = local_month(team, timezone.now()) != instant.month
@@ -363,8 +348,8 @@ def test_csv_cells_that_look_like_formulas_are_quoted(team, owner, owner_client)
     start, _ = team.month_window()
     sneaky = make_user("=cmd@a.example", team, Role.MEMBER, name="")
     plus = make_user("plus@a.example", team, Role.MEMBER, name="+SUM(A1)")
-    make_job(team, sneaky, start + timedelta(hours=5), credit=1)
-    make_job(team, plus, start + timedelta(hours=6), credit=1)
+    make_charged_job(team, sneaky, start + timedelta(hours=5), credit=1)
+    make_charged_job(team, plus, start + timedelta(hours=6), credit=1)
     table = page_rows(owner_client.get(usage_url(team)))
     exported = csv_rows(owner_client.get(csv_url(team)))
     members = {row[1] for row in exported if row[0] == "By member"}
@@ -387,12 +372,10 @@ def credit_calls():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_balance_is_shown_and_cached(sandbox_url, team_a, owner, settings):
+def test_balance_is_shown_and_cached(sandbox_url, team_a, owner, settings, own_cache):
     from generator.sandbox.models import SandboxAccount
 
-    cache.clear()
-    team_a.use_sandbox(provision_account())
-    team_a.save()
+    on_sandbox(team_a)
     account = SandboxAccount.objects.get(client_id=team_a.client_id)
     account.credit = 12345
     account.save()
@@ -408,15 +391,14 @@ def test_balance_is_shown_and_cached(sandbox_url, team_a, owner, settings):
     assert team_a.api_key not in body
     # With caching off, every view asks.
     settings.USAGE_BALANCE_CACHE_SECONDS = 0
-    cache.clear()
+    own_cache()
     client.get(usage_url(team_a))
     client.get(usage_url(team_a))
     assert credit_calls() == 3
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_invalid_key_shows_a_message_not_an_error_page(sandbox_url, team_a, owner):
-    cache.clear()
+def test_an_invalid_key_shows_a_message_not_an_error_page(sandbox_url, team_a, owner, own_cache):
     team_a.backend = "sandbox"
     team_a.set_credentials("not-a-real-key-0000")
     team_a.save()
@@ -431,9 +413,8 @@ def test_an_invalid_key_shows_a_message_not_an_error_page(sandbox_url, team_a, o
 
 
 def test_unreachable_akool_shows_a_message_and_the_page_still_renders(
-    team, jobs, owner_client, settings
+    team, jobs, owner_client, settings, own_cache
 ):
-    cache.clear()
     # Port 9 on loopback: nothing listens, so the connection is refused at once.
     settings.AKOOL_SANDBOX_URL = "http://127.0.0.1:9/sandbox/akool"
     team.backend = "sandbox"
@@ -472,8 +453,8 @@ def test_admin_team_list_shows_this_months_usage_without_a_query_per_team(
     # Team B counts in its own zone (UTC), whatever team A's: a job one second before UTC's
     # month began is last month's, one at its first second is this month's.
     utc_month_start = datetime.datetime(instant.utc.year, instant.utc.month, 1, tzinfo=datetime.UTC)
-    make_job(team_b, outsider, utc_month_start - timedelta(seconds=1), credit=1000)
-    make_job(team_b, outsider, utc_month_start, credit=20)
+    make_charged_job(team_b, outsider, utc_month_start - timedelta(seconds=1), credit=1000)
+    make_charged_job(team_b, outsider, utc_month_start, credit=20)
     url = reverse("admin:generator_team_changelist")
     with CaptureQueriesContext(connection) as few:
         response = staff_client.get(url)
@@ -483,8 +464,8 @@ def test_admin_team_list_shows_this_months_usage_without_a_query_per_team(
     assert f'<td class="field-month_images">{want["images"]}</td>' in body
     assert '<td class="field-month_credits">120</td>' in body
     for n in range(5):
-        other = Team.objects.create(name=f"More {n}", time_zone="Asia/Tokyo")
-        make_job(other, owner, timezone.now(), credit=n + 1)
+        other = make_team(f"More {n}", time_zone="Asia/Tokyo")
+        make_charged_job(other, owner, timezone.now(), credit=n + 1)
     with CaptureQueriesContext(connection) as more:
         staff_client.get(url)
     assert len(more) == len(few)

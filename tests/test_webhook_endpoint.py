@@ -9,7 +9,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from generator.akool.webhook import build_webhook_body
-from generator.models import Backend, Generation, Job, State, Team
+from generator.models import Job, State
+from tests.factories import make_akool_team, make_generated_job
 
 pytestmark = pytest.mark.django_db
 
@@ -19,21 +20,14 @@ SECRET = "ExampleSecretKey0123456789abcdef"
 
 @pytest.fixture
 def team():
-    team = Team(name="Hooked", backend=Backend.AKOOL)
-    team.set_credentials(SECRET, CLIENT_ID)
-    team.save()
-    return team
+    return make_akool_team("Hooked", SECRET, CLIENT_ID)
 
 
 @pytest.fixture
 def processing_job(team):
-    generation = Generation.objects.create(team=team, prompt="a hook", batch=1)
-    job = generation.create_jobs()[0]
-    Job.objects.filter(pk=job.pk).update(
-        state=State.PROCESSING, akool_id="6650a1b2c3d4e5f6a7b8c9d0"
+    return make_generated_job(
+        team, prompt="a hook", state=State.PROCESSING, akool_id="6650a1b2c3d4e5f6a7b8c9d0"
     )
-    job.refresh_from_db()
-    return job
 
 
 def post(client, team, body):
