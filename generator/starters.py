@@ -8,7 +8,7 @@ overshoot. The enqueued halves (tasks.py) take it from there.
 
 from django.db import transaction
 
-from . import budgets
+from . import budgets, early_webhooks
 from .models import Job
 from .pricing import estimate_button_credits, estimate_credits
 from .queue import enqueue
@@ -64,6 +64,8 @@ def apply_webhook(team, result):
     False when the team has no such job."""
     job = Job.objects.filter(team=team, akool_id=result.id).select_related("team").first()
     if job is None:
+        # Perhaps the create answer naming this id is not recorded yet: keep it for that step.
+        early_webhooks.park(team.pk, result)
         return False
     apply_status(job, result)
     return True

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from . import early_webhooks
 from .akool.errors import AkoolError, ErrorKind
 from .akool.results import STATUS_COMPLETED
 from .lib import imaging, ssrf, storage
@@ -156,6 +157,9 @@ def _record_created(jobs, created):
             )
         for job in jobs[len(created) :]:
             job.mark_failed("Akool returned fewer images than requested.")
+    early = early_webhooks.claim(jobs[0].team_id, [record.id for record in created])
+    for job in Job.objects.filter(akool_id__in=list(early)).select_related("team"):
+        apply_status(job, early[job.akool_id])
     enqueue(follow_jobs)
 
 

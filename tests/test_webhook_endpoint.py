@@ -121,3 +121,36 @@ def test_no_body_makes_the_webhook_fall_over(client, team, body):
         f"/hooks/akool/{team.webhook_token}/", body, content_type="application/json"
     )
     assert response.status_code in (200, 400)
+
+
+def test_a_webhook_before_the_create_answer_moves_the_job_once_its_id_is_recorded(
+    client, team, monkeypatch
+):
+    """Akool can call back before our create call's answer is recorded; the result waits for
+    that answer instead of the job waiting for the safety-net poll."""
+    from generator import tasks
+    from generator.akool.results import ImageJob
+
+    queued = []
+    monkeypatch.setattr(tasks, "enqueue", lambda func, *args: queued.append((func, args)))
+    job = make_generated_job(team, prompt="early", state=State.SUBMITTING)
+    akool_id = "6650a1b2c3d4e5f6a7b8c9ff"
+    payload = {
+        "_id": akool_id,
+        "status": 3,
+        "type": "image",
+        "url": "https://cdn.example.com/e.png",
+    }
+    body = json.dumps(build_webhook_body(payload, CLIENT_ID, SECRET))
+    assert post(client, team, body).status_code == 200
+    assert Job.objects.get(pk=job.pk).state == State.SUBMITTING
+
+    record = ImageJob(akool_id, 1, 2, "", None, None, None, None, raw={})
+    tasks._record_created([job], [record])
+    job.refresh_from_db()
+    assert job.state == State.STORING and job.akool_id == akool_id
+    assert (tasks.store_job, (job.pk,)) in queued
+    # Claimed once: recording the same answer again finds nothing parked.
+    queued.clear()
+    tasks._record_created([job], [record])
+    assert (tasks.store_job, (job.pk,)) not in queued
