@@ -300,3 +300,60 @@ def test_a_failed_request_says_so_in_place_and_the_page_stays(
     expect(page.locator("#gallery-grid .job-card")).to_have_count(8)
     assert page.evaluate("window.__sameDocument") is True
     assert_clean(page)
+
+
+def test_the_gallery_catches_up_as_soon_as_the_tab_is_visible_again(
+    open_as, sandbox_team, member, gallery
+):
+    # The slow check is 25 s here: a poll within a second can only be the catch-up.
+    page = open_as(member, viewport={"width": 1280, "height": 900})
+    page.goto(studio(sandbox_team))
+    expect(page.locator("#poller")).to_have_attribute("data-polling", "false")
+    with page.expect_request(is_poll, timeout=1_000):
+        page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    assert_clean(page)
+
+
+def test_arriving_cards_join_their_batch_once_and_empty_batches_go(
+    open_as, sandbox_team, member, gallery
+):
+    # Whatever shape the grid's new-cards take (single cards or batch sections), the page
+    # inserts a card once, into its batch's section when that is on the page, and drops a
+    # section left without cards. The poller's answers are played here.
+    page = open_as(member, viewport={"width": 1280, "height": 900})
+    page.goto(studio(sandbox_team))
+    poller = page.locator("#poller").evaluate("el => el.outerHTML")
+
+    def card(code, state="done"):
+        return f'<article id="job-{code}" class="job-card" data-state="{state}">{code}</article>'
+
+    def batch(*cards):
+        return (
+            '<section class="batch" id="batch-g1" data-generation="g1">'
+            f'<div class="batch-cards">{"".join(cards)}</div></section>'
+        )
+
+    answers = [
+        poller + f'<div hx-swap-oob="afterbegin:#gallery-grid">{batch(card("a1"))}</div>',
+        poller
+        + f'<div hx-swap-oob="afterbegin:#gallery-grid">{batch(card("a1"), card("a2"))}</div>',
+        poller.replace('id="poller"', 'id="poller" data-gone="a1 a2"', 1),
+    ]
+
+    def answer(route):
+        route.fulfill(status=200, content_type="text/html", body=answers.pop(0))
+
+    page.route("**/poll/**", answer)
+    grid = page.locator("#gallery-grid")
+    for expected in (["a1"], ["a1", "a2"]):
+        with page.expect_response(is_poll):
+            page.evaluate("htmx.trigger(document.body, 'poll-now')")
+        expect(grid.locator("section.batch")).to_have_count(1)
+        expect(grid.locator("section.batch .job-card")).to_have_count(len(expected))
+        for code in expected:
+            expect(page.locator(f"#job-{code}")).to_have_count(1)
+    with page.expect_response(is_poll):
+        page.evaluate("htmx.trigger(document.body, 'poll-now')")
+    expect(grid.locator("section.batch")).to_have_count(0)
+    expect(grid.locator(".job-card")).to_have_count(8)
+    assert_clean(page)
