@@ -18,6 +18,11 @@ from tests.test_studio import HX, card_codes, form_data, make_job, studio_url
 pytestmark = pytest.mark.django_db
 
 
+def job(team, author, prompt="a red kite over hills", state=State.DONE, **fields):
+    """A job of its own generation, through the shared factory (the one place to adapt)."""
+    return make_job(team, author, prompt=prompt, state=state, **fields)
+
+
 def since_of(html):
     found = re.search(
         r'<div id="poller"[^>]*>(?:<input type="hidden" name="since" value="([^"]+)">)?', html
@@ -44,10 +49,10 @@ def live_poll(client, team, since, *pending, **filters):
 
 
 def test_a_teammates_new_job_appears_in_the_next_poll(member_client, sandbox_team, member, owner):
-    make_job(sandbox_team, member, state=State.DONE, created_at=timezone.now() - timedelta(1))
+    job(sandbox_team, member, state=State.DONE, created_at=timezone.now() - timedelta(1))
     since = page_since(member_client, sandbox_team)
     assert since
-    theirs = make_job(sandbox_team, owner, prompt="a teammate's harbour", state=State.QUEUED)
+    theirs = job(sandbox_team, owner, prompt="a teammate's harbour", state=State.QUEUED)
 
     response = live_poll(member_client, sandbox_team, since)
     html = response.content.decode()
@@ -62,7 +67,7 @@ def test_a_teammates_new_job_appears_in_the_next_poll(member_client, sandbox_tea
 
 def test_a_card_is_sent_once_even_inside_the_overlap(member_client, sandbox_team, member, owner):
     since = page_since(member_client, sandbox_team)
-    theirs = make_job(sandbox_team, owner, state=State.DONE)
+    theirs = job(sandbox_team, owner, state=State.DONE)
     first = live_poll(member_client, sandbox_team, since).content.decode()
     assert card_codes(first) == [str(theirs.code)]
     # Still within the overlap window, yet the cursor says it was sent.
@@ -74,14 +79,14 @@ def test_a_card_is_sent_once_even_inside_the_overlap(member_client, sandbox_team
 def test_a_job_committed_late_is_still_found(member_client, sandbox_team, owner):
     # Stamped before the page's cursor, committed after it: the overlap catches it.
     since = page_since(member_client, sandbox_team)
-    late = make_job(sandbox_team, owner, created_at=timezone.now() - timedelta(seconds=5))
+    late = job(sandbox_team, owner, created_at=timezone.now() - timedelta(seconds=5))
     html = live_poll(member_client, sandbox_team, since).content.decode()
     assert card_codes(html) == [str(late.code)]
 
 
 def test_cards_the_page_shows_as_pending_are_not_sent_as_new(member_client, sandbox_team, member):
     since = page_since(member_client, sandbox_team)
-    mine = make_job(sandbox_team, member, state=State.QUEUED)  # this tab's own, from Generate
+    mine = job(sandbox_team, member, state=State.QUEUED)  # this tab's own, from Generate
     html = live_poll(member_client, sandbox_team, since, (mine, "queued")).content.decode()
     assert card_codes(html) == []
     assert 'hx-trigger="every 2s,' in poller_of(html)
@@ -89,9 +94,9 @@ def test_cards_the_page_shows_as_pending_are_not_sent_as_new(member_client, sand
 
 def test_new_cards_respect_the_pages_filters(member_client, sandbox_team, member, owner):
     since = page_since(member_client, sandbox_team, who="mine")
-    theirs = make_job(sandbox_team, owner, prompt="a fox in the snow")
-    mine = make_job(sandbox_team, member, prompt="a kite over hills")
-    mine_dog = make_job(sandbox_team, member, prompt="a dog on a beach")
+    theirs = job(sandbox_team, owner, prompt="a fox in the snow")
+    mine = job(sandbox_team, member, prompt="a kite over hills")
+    mine_dog = job(sandbox_team, member, prompt="a dog on a beach")
 
     html = live_poll(member_client, sandbox_team, since, who="mine").content.decode()
     assert set(card_codes(html)) == {str(mine.code), str(mine_dog.code)}
@@ -103,7 +108,7 @@ def test_new_cards_respect_the_pages_filters(member_client, sandbox_team, member
 
 def test_a_page_of_older_images_takes_in_no_new_cards(member_client, sandbox_team, owner):
     jobs = [
-        make_job(sandbox_team, owner, created_at=timezone.now() - timedelta(minutes=i))
+        job(sandbox_team, owner, created_at=timezone.now() - timedelta(minutes=i))
         for i in range(30)
     ]
     html = member_client.get(studio_url(sandbox_team)).content.decode()
@@ -114,7 +119,7 @@ def test_a_page_of_older_images_takes_in_no_new_cards(member_client, sandbox_tea
 
 
 def test_a_teammates_u1_child_appears(member_client, sandbox_team, member, owner):
-    parent = make_job(sandbox_team, owner, buttons=["U1", "V1"])
+    parent = job(sandbox_team, owner, buttons=["U1", "V1"])
     since = page_since(member_client, sandbox_team)
     child = parent.make_button_child("U1", owner)
     html = live_poll(member_client, sandbox_team, since).content.decode()
@@ -127,12 +132,12 @@ def test_a_teammates_u1_child_appears(member_client, sandbox_team, member, owner
 def test_deleted_and_dismissed_cards_are_removed_from_open_pages(
     member_client, owner_client, sandbox_team, member, owner
 ):
-    done = make_job(sandbox_team, owner, state=State.DONE)
-    failed = make_job(sandbox_team, owner, state=State.FAILED)
+    done = job(sandbox_team, owner, state=State.DONE)
+    failed = job(sandbox_team, owner, state=State.FAILED)
     since = page_since(member_client, sandbox_team)
 
-    for action, job in (("image_delete", done), ("image_dismiss", failed)):
-        url = reverse(action, args=[sandbox_team.code, job.code])
+    for action, removed in (("image_delete", done), ("image_dismiss", failed)):
+        url = reverse(action, args=[sandbox_team.code, removed.code])
         assert owner_client.post(url, **HX).status_code == 200
 
     poller = poller_of(live_poll(member_client, sandbox_team, since).content.decode())
@@ -143,7 +148,7 @@ def test_deleted_and_dismissed_cards_are_removed_from_open_pages(
 def test_a_retried_card_is_removed_from_open_pages(
     member_client, owner_client, sandbox_team, owner
 ):
-    failed = make_job(sandbox_team, owner, state=State.FAILED)
+    failed = job(sandbox_team, owner, state=State.FAILED)
     since = page_since(member_client, sandbox_team)
     url = reverse("image_retry", args=[sandbox_team.code, failed.code])
     assert owner_client.post(url, **HX).status_code == 200
@@ -182,7 +187,7 @@ def test_a_cursor_older_than_the_tombstones_reloads_the_page(member_client, sand
 def test_the_slow_check_answers_in_a_few_queries_however_large_the_gallery(
     member_client, sandbox_team, owner, django_assert_max_num_queries
 ):
-    old = make_job(sandbox_team, owner, created_at=timezone.now() - timedelta(days=3))
+    old = job(sandbox_team, owner, created_at=timezone.now() - timedelta(days=3))
     Job.objects.bulk_create(
         Job(
             generation=old.generation,
@@ -203,7 +208,7 @@ def test_the_slow_check_answers_in_a_few_queries_however_large_the_gallery(
 
 def test_a_tampered_since_cursor_is_ignored(member_client, sandbox_team, owner):
     since = page_since(member_client, sandbox_team)
-    make_job(sandbox_team, owner)
+    job(sandbox_team, owner)
     # An earlier stamp would bring back everything; a changed cursor is not ours.
     for forged in (since[:-2] + ("AA" if not since.endswith("AA") else "BB"), "garbage", ""):
         response = live_poll(member_client, sandbox_team, forged)
@@ -214,7 +219,7 @@ def test_a_tampered_since_cursor_is_ignored(member_client, sandbox_team, owner):
 
 def test_another_teams_jobs_never_arrive(member_client, sandbox_team, team_b, outsider):
     since = page_since(member_client, sandbox_team)
-    make_job(team_b, outsider)
+    job(team_b, outsider)
     CardRemoval.record(team_b, "00000000-0000-0000-0000-000000000009")
     html = live_poll(member_client, sandbox_team, since).content.decode()
     assert card_codes(html) == [] and "data-gone" not in poller_of(html)
