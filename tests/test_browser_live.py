@@ -333,27 +333,36 @@ def test_arriving_cards_join_their_batch_once_and_empty_batches_go(
             f'<div class="batch-cards">{"".join(cards)}</div></section>'
         )
 
+    def marked(n, extra=""):
+        return poller.replace('id="poller"', f'id="poller" data-answer="{n}"{extra}', 1)
+
     answers = [
-        poller + f'<div hx-swap-oob="afterbegin:#gallery-grid">{batch(card("a1"))}</div>',
-        poller
+        marked(1) + f'<div hx-swap-oob="afterbegin:#gallery-grid">{batch(card("a1"))}</div>',
+        marked(2)
         + f'<div hx-swap-oob="afterbegin:#gallery-grid">{batch(card("a1"), card("a2"))}</div>',
-        poller.replace('id="poller"', 'id="poller" data-gone="a1 a2"', 1),
+        marked(3, ' data-gone="a1 a2"'),
     ]
 
     def answer(route):
         route.fulfill(status=200, content_type="text/html", body=answers.pop(0))
 
-    page.route("**/poll/**", answer)
-    grid = page.locator("#gallery-grid")
-    for expected in (["a1"], ["a1", "a2"]):
+    def poll_now(n):
         with page.expect_response(is_poll):
             page.evaluate("htmx.trigger(document.body, 'poll-now')")
+        # The new poller listens once htmx has settled it.
+        settled = page.locator(f"#poller[data-answer='{n}']")
+        expect(settled).to_have_count(1)
+        expect(settled).not_to_have_class(re.compile("htmx-added|htmx-settling"))
+
+    page.route("**/poll/**", answer)
+    grid = page.locator("#gallery-grid")
+    for n, expected in ((1, ["a1"]), (2, ["a1", "a2"])):
+        poll_now(n)
         expect(grid.locator("section.batch")).to_have_count(1)
         expect(grid.locator("section.batch .job-card")).to_have_count(len(expected))
         for code in expected:
             expect(page.locator(f"#job-{code}")).to_have_count(1)
-    with page.expect_response(is_poll):
-        page.evaluate("htmx.trigger(document.body, 'poll-now')")
+    poll_now(3)
     expect(grid.locator("section.batch")).to_have_count(0)
     expect(grid.locator(".job-card")).to_have_count(8)
     assert_clean(page)
