@@ -166,6 +166,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # After HtmxMiddleware, which it reads.
+    "generator.middleware.HtmxFailureMiddleware",
 ]
 
 # --- HTTPS and browser security ---------------------------------------------------------------
@@ -462,6 +464,10 @@ RESULT_LINK_GRACE_SECONDS = env_int("RESULT_LINK_GRACE_SECONDS", 600, minimum=0)
 STORE_LEASE_SECONDS = env_int("STORE_LEASE_SECONDS", 300, minimum=1)
 POLLER_LEASE_SECONDS = env_int("POLLER_LEASE_SECONDS", 45, minimum=1)
 DOWNLOAD_DEADLINE_SECONDS = env_int("DOWNLOAD_DEADLINE_SECONDS", 120, minimum=1)
+
+# How often an open gallery with nothing pending asks whether a teammate added or removed
+# anything (while something is pending it asks every 2 s).
+GALLERY_SLOW_POLL_SECONDS = env_int("GALLERY_SLOW_POLL_SECONDS", 25, minimum=1)
 
 # --- logging ---------------------------------------------------------------------------------
 

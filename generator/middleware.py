@@ -2,8 +2,21 @@
 
 SecurityMiddleware already sends nosniff, Referrer-Policy, Cross-Origin-Opener-Policy and HSTS
 (see the SECURE_* settings), and XFrameOptionsMiddleware sends X-Frame-Options; this adds the
-Content-Security-Policy, which Django 5.2 has no setting for.
+Content-Security-Policy, which Django 5.2 has no setting for; and HtmxFailureMiddleware
+keeps a failed htmx request from swapping a whole page into a fragment.
 """
+
+import logging
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpResponse
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -36,3 +49,52 @@ class SecurityHeadersMiddleware:
         if response.get("Content-Type", "").startswith("text/html"):
             response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
+
+
+# One message for every failure an htmx request meets; the page shows it in place (app.js).
+HTMX_FAILURE_MESSAGE = "Something went wrong on our side. Try again in a moment."
+logger = logging.getLogger("django.request")
+
+
+class HtmxFailureMiddleware:
+    """Keep htmx requests from swapping a whole page into a fragment.
+
+    - A login redirect (the session expired) becomes a full-page redirect to the login page
+      (HX-Redirect), with `next` the page the person was on, not the fragment's URL.
+    - An unhandled exception becomes a short text/plain 500 with a fixed message, shown in
+      place by app.js, in DEBUG too: Django's technical page would be swapped in, and its
+      inline styles and scripts break under our CSP. The exception is still logged.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.htmx and response.status_code in (301, 302, 303, 307, 308):
+            target = urlsplit(response.get("Location", ""))
+            if target.path == resolve_url(settings.LOGIN_URL):
+                return HttpResponseClientRedirect(redirect_to_login(_here(request)).url)
+        return response
+
+    def process_exception(self, request, exception):
+        if not request.htmx or isinstance(exception, (Http404, PermissionDenied)):
+            return None
+        got_request_exception.send(sender=None, request=request)
+        logger.error(
+            "Internal Server Error: %s",
+            request.path,
+            exc_info=exception,
+            extra={"status_code": 500, "request": request},
+        )
+        return HttpResponse(HTMX_FAILURE_MESSAGE, status=500, content_type="text/plain")
+
+
+def _here(request):
+    """The page the person was on (HX-Current-URL), if it is ours; else the site's root."""
+    here = request.htmx.current_url_abs_path or ""
+    if here.startswith("/") and url_has_allowed_host_and_scheme(
+        here, {request.get_host()}, request.is_secure()
+    ):
+        return here
+    return "/"

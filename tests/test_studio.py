@@ -152,12 +152,13 @@ def test_a_valid_submit_starts_the_jobs_and_returns_their_pending_cards(
     assert generation.author == member and generation.batch == 3
     jobs = list(generation.jobs.all())
     assert len(jobs) == 3 and {j.state for j in jobs} == {State.DRAFT}
-    # The fresh form first, then the three cards into the top of the grid, then the poller.
+    # The fresh form first, then the three cards into the top of the grid; the page's poller
+    # is told to poll at once, and so follows them.
     assert html.lstrip().startswith('<form id="generate-form"')
     assert 'hx-swap-oob="afterbegin:#gallery-grid"' in html
     assert sorted(card_codes(html)) == sorted(str(j.code) for j in jobs)
     assert html.count('name="pending"') == 3
-    assert re.search(r'id="poller"[^>]*hx-trigger="every 2s"[^>]*hx-swap-oob="true"', html)
+    assert "poll-now" in response["HX-Trigger-After-Settle"]
     assert "Started 3 images" in html
     # The prompt starts fresh, the settings stay.
     assert "three foxes</textarea>" not in html
@@ -433,16 +434,18 @@ def test_the_poller_returns_only_changed_cards(member_client, sandbox_team, memb
     assert set(card_codes(html)) == {str(b.code), str(c.code)}
     assert html.count('hx-swap-oob="true"') == 2
     assert html.lstrip().startswith('<div id="poller"')
-    assert 'hx-trigger="every 2s"' in html  # a and b are still pending
+    assert 'hx-trigger="every 2s,' in html  # a and b are still pending
     assert "Cache-Control" in poll(member_client, sandbox_team).headers
 
 
-def test_the_poller_stops_itself_when_nothing_is_pending(member_client, sandbox_team, member):
+def test_the_poller_slows_down_when_nothing_is_pending(
+    member_client, sandbox_team, member, settings
+):
     done = make_image(sandbox_team, member, state=State.DONE)
     html = poll(member_client, sandbox_team, (done, "storing")).content.decode()
     assert card_codes(html) == [str(done.code)]
     poller = re.search(r'<div id="poller"[^>]*>', html).group(0)
-    assert "hx-trigger" not in poller
+    assert f'hx-trigger="every {settings.GALLERY_SLOW_POLL_SECONDS}s,' in poller
 
 
 def test_the_poller_removes_cards_that_are_gone(member_client, sandbox_team, member):
@@ -459,13 +462,14 @@ def test_the_poller_ignores_other_teams_jobs(member_client, sandbox_team, team_b
     assert card_codes(html) == []
 
 
-def test_a_page_with_pending_cards_starts_the_poller(member_client, sandbox_team, member):
+def test_a_page_with_pending_cards_polls_fast(member_client, sandbox_team, member, settings):
     make_image(sandbox_team, member, state=State.DONE)
     html = member_client.get(studio_url(sandbox_team)).content.decode()
-    assert "hx-trigger" not in re.search(r'<div id="poller"[^>]*>', html).group(0)
+    slow = f'hx-trigger="every {settings.GALLERY_SLOW_POLL_SECONDS}s,'
+    assert slow in re.search(r'<div id="poller"[^>]*>', html).group(0)
     pending = make_image(sandbox_team, member, state=State.SUBMITTING)
     html = member_client.get(studio_url(sandbox_team)).content.decode()
-    assert 'hx-trigger="every 2s"' in re.search(r'<div id="poller"[^>]*>', html).group(0)
+    assert 'hx-trigger="every 2s,' in re.search(r'<div id="poller"[^>]*>', html).group(0)
     assert f'name="pending" value="{pending.code}.submitting"' in html
     assert "Sending" in html and "data-elapsed" in html
 
@@ -527,7 +531,8 @@ def test_pressing_u1_creates_a_linked_child_and_disables_u1(member_client, sandb
     assert child.button == "U1" and child.state == State.DRAFT
     assert html.lstrip().startswith('<div id="image-detail"')
     assert card_codes(html) == [str(child.code)]
-    assert 'hx-swap-oob="afterbegin:#gallery-grid"' in html and 'id="poller"' in html
+    assert 'hx-swap-oob="afterbegin:#gallery-grid"' in html
+    assert "poll-now" in response["HX-Trigger-After-Settle"]
     assert re.search(r'value="U1" class="[^"]*is-used"[^>]*disabled', html)
     assert 'title="already used"' in html
     # A second press is refused with the reason, and creates nothing.

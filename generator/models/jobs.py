@@ -337,6 +337,41 @@ class Favourite(models.Model):
         return f"{self.user} ★ {self.job_id}"
 
 
+class CardRemovalQuerySet(models.QuerySet):
+    def since(self, team, moment):
+        """Codes of the team's cards removed at or after `moment` (the index answers it)."""
+        return self.filter(team=team, removed_at__gte=moment).values_list("code", flat=True)
+
+
+class CardRemoval(models.Model):
+    """A card that left the team's gallery (deleted, dismissed, replaced by a retry).
+
+    A deleted row leaves nothing to find, so open galleries learn of it from this small
+    tombstone, read by the live poller. Rows older than KEEP are pruned as new ones come:
+    a page whose cursor is older than that reloads instead of trusting them.
+    """
+
+    KEEP = timedelta(days=1)
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    code = models.UUIDField()
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    objects = CardRemovalQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "removed_at"], name="card_removal_recent")]
+
+    def __str__(self):
+        return f"{self.code} removed {self.removed_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def record(cls, team, *codes):
+        now = timezone.now()
+        cls.objects.filter(team=team, removed_at__lt=now - cls.KEEP).delete()
+        cls.objects.bulk_create(cls(team=team, code=code, removed_at=now) for code in codes)
+
+
 class PollerLease(models.Model):
     """Who may run the follower right now. One row per loop; the lease is the lock."""
 

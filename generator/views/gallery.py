@@ -1,8 +1,8 @@
 """The team gallery: keyset pages, the live poller, the image view and actions on an image."""
 
 import uuid
-from datetime import datetime
-from urllib.parse import urlencode
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,11 +15,12 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, trigger_client_event
+from django_htmx.http import HttpResponseClientRefresh, reswap, trigger_client_event
 
 from .. import audit
 from ..access import team_access, team_context
@@ -28,6 +29,7 @@ from ..models import (
     BUTTONS,
     PENDING_STATES,
     SETTLED_UNWELL,
+    CardRemoval,
     Favourite,
     Job,
     Role,
@@ -40,6 +42,11 @@ PAGE_SIZE = 24
 MAX_POLLED = 200
 POLL_SECONDS = 2
 CURSOR_SALT = "generator.gallery-cursor"
+LIVE_SALT = "generator.gallery-live"
+# A job's created_at is stamped a moment before its row commits, so a poll looks back this far
+# past its cursor; the cursor lists what it already sent from that stretch, and the page never
+# inserts a card it shows already, so nothing arrives twice.
+LIVE_OVERLAP = timedelta(seconds=30)
 EXAMPLE_PROMPTS = (
     "A lighthouse on a cliff at dawn, watercolour",
     "Isometric cutaway of a tiny coffee shop, soft light",
@@ -62,10 +69,35 @@ def read_cursor(token):
         return None
 
 
+def make_live_token(stamp, seen=()):
+    """The poller's "since" cursor: the moment it covers up to, and the codes it has sent
+    from the overlap before that moment."""
+    return signing.dumps([stamp.isoformat(), sorted(code.hex for code in seen)], salt=LIVE_SALT)
+
+
+def read_live_token(token):
+    """(stamp, set of codes) from a live cursor, or None when missing or not one of ours."""
+    if not token:
+        return None
+    try:
+        stamp, seen = signing.loads(token, salt=LIVE_SALT)
+        stamp = datetime.fromisoformat(stamp)
+        if timezone.is_naive(stamp):
+            return None
+        return stamp, {uuid.UUID(code) for code in seen}
+    except (signing.BadSignature, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _recent(jobs, now):
+    return {job.code for job in jobs if job.created_at >= now - LIVE_OVERLAP}
+
+
 def gallery_context(request, cursor_token=None):
     """What the gallery partial needs: one page of cards under the request's filters."""
     membership = request.membership
     team, user = membership.team, request.user
+    now = timezone.now()
     filters = GalleryFilters(request.GET)
     cursor = read_cursor(cursor_token)
     page = filters.apply(Job.objects.gallery(team, user), user).keyset_page(cursor, PAGE_SIZE)
@@ -87,8 +119,11 @@ def gallery_context(request, cursor_token=None):
         next_cursor=next_cursor,
         next_query=urlencode([*filters.items(), ("before", next_cursor)]) if next_cursor else "",
         polling=any(job.is_pending for job in jobs),
+        # A page of older images stays as it is; the newest page takes in new cards.
+        live_since=None if cursor else make_live_token(now, _recent(jobs, now)),
         empty_team=empty_team,
         poll_seconds=POLL_SECONDS,
+        slow_poll_seconds=settings.GALLERY_SLOW_POLL_SECONDS,
         can_generate=membership.can_edit and team.has_credentials,
         example_prompts=EXAMPLE_PROMPTS,
         studio_url=reverse("studio", args=[team.code]),
@@ -133,20 +168,33 @@ def gallery_page(request, team_code):
         url = reverse("studio", args=[membership.team.code])
         return redirect(f"{url}?{request.GET.urlencode()}")
     context = gallery_context(request, request.GET.get("before"))
-    return render(request, "generator/studio.html#page-response", context)
+    response = render(request, "generator/studio.html#page", context)
+    if context["polling"]:
+        # The poller follows this page's pending cards too, from its next answer on.
+        trigger_client_event(response, "poll-now", after="settle")
+    return response
 
 
 @never_cache
 @require_GET
 @login_required
 def poll(request, team_code):
-    """One request for every pending card on the page.
+    """One request a page, for everything that changed in the team's gallery.
 
-    The page sends `pending=<code>.<state>` for each card it shows as pending; the answer
-    carries out-of-band swaps of just the cards whose state moved (or that are gone), and a
-    fresh poller, which has no trigger once nothing on the page is pending.
+    The page sends `pending=<code>.<state>` for each card it shows as pending, its filters,
+    and `since`, the signed cursor of its last answer. The answer is out-of-band swaps: the
+    cards whose state moved (or that are gone), the team's new cards that match the filters,
+    and a fresh poller that carries the next cursor, the codes removed since the last one
+    (CardRemoval), and its interval: every 2 s while anything on the page is pending, else
+    a slow check. With nothing new that check costs two indexed queries after the team's.
     """
     membership = team_access(request, team_code)
+    team, user = membership.team, request.user
+    now = timezone.now()
+    live = read_live_token(request.GET.get("since"))
+    if live and live[0] < now - CardRemoval.KEEP:
+        # Removals that old are pruned: the page cannot be brought up to date, only reloaded.
+        return HttpResponseClientRefresh()
     known = {}
     for token in request.GET.getlist("pending")[:MAX_POLLED]:
         code, _, state = token.partition(".")
@@ -154,39 +202,78 @@ def poll(request, team_code):
             known[uuid.UUID(code)] = state
         except ValueError:
             continue
-    team = membership.team
-    filter_query = GalleryFilters(QueryDict(request.GET.get("filters", ""))).query
-    # Found by code alone (its unique index), the team checked here: with the team in the
-    # WHERE clause, SQLite without ANALYZE statistics walks the team's whole gallery index
-    # instead (tests/benchmarks/gallery.py measures it). Another team's job is "gone".
-    found = (
-        Job.objects.filter(code__in=known)
-        .select_related("generation", "author")
-        .annotate(starred=Exists(Favourite.objects.filter(user=request.user, job=OuterRef("pk"))))
-    )
-    jobs = {job.code: job for job in found if job.team_id == team.pk and not job.dismissed}
+    filters = GalleryFilters(request.GET)
+    jobs = {}
+    if known:
+        # Found by code alone (its unique index), the team checked here: with the team in the
+        # WHERE clause, SQLite without ANALYZE statistics walks the team's whole gallery index
+        # instead (tests/benchmarks/gallery.py measures it). Another team's job is "gone".
+        found = (
+            Job.objects.filter(code__in=known)
+            .select_related("generation", "author")
+            .annotate(
+                starred=Exists(Favourite.objects.filter(user=request.user, job=OuterRef("pk")))
+            )
+        )
+        jobs = {job.code: job for job in found if job.team_id == team.pk and not job.dismissed}
     changed = [job for code, job in jobs.items() if job.state != known[code]]
     gone = [code for code in known if code not in jobs]
+    new_jobs, removed, live_since = [], [], None
+    if live:
+        stamp, seen = live
+        start = stamp - LIVE_OVERLAP
+        recent = list(
+            filters.apply(Job.objects.filter(team=team, dismissed=False), user)
+            .filter(created_at__gte=start)
+            .order_by("-created_at", "-id")
+            .values_list("code", "created_at")[:MAX_POLLED]
+        )
+        fresh = [code for code, _ in recent if code not in seen and code not in known]
+        if fresh:
+            new_jobs = list(
+                Job.objects.gallery(team, user)
+                .filter(code__in=fresh[:PAGE_SIZE])
+                .order_by("-created_at", "-id")
+            )
+        removed = [code for code in CardRemoval.objects.since(team, start) if code not in gone]
+        live_since = make_live_token(
+            now, {code for code, created in recent if created >= now - LIVE_OVERLAP}
+        )
+    query = filters.query
     context = team_context(
         request,
         changed=changed,
         gone=gone,
-        polling=any(job.is_pending for job in jobs.values()),
-        filter_query=f"?{filter_query}" if filter_query else "",
-        filters_param=filter_query,
+        new_jobs=new_jobs,
+        removed=removed,
+        live_since=live_since,
+        polling=any(job.is_pending for job in [*jobs.values(), *new_jobs]),
+        filter_query=f"?{query}" if query else "",
+        filters_param=query,
         poll_seconds=POLL_SECONDS,
+        slow_poll_seconds=settings.GALLERY_SLOW_POLL_SECONDS,
     )
     return render(request, "generator/studio.html#poll-response", context)
 
 
 def new_cards_response(request, new_jobs, main="", gone=()):
-    """An htmx answer that puts `new_jobs` at the top of the grid, removes the cards `gone`,
-    and (re)starts the poller; `main` is the swap of the element that made the request."""
+    """An htmx answer that puts `new_jobs` at the top of the grid and removes the cards
+    `gone`; `main` is the swap of the element that made the request. The page's poller is
+    asked to poll at once, so it follows the new pending cards from now on."""
+    # The cards' links keep the filters of the page they land on.
+    page = urlsplit(request.htmx.current_url_abs_path or "")
+    query = GalleryFilters(QueryDict(page.query)).query
     context = team_context(
-        request, gone=gone, new_jobs=new_jobs, polling=True, poll_seconds=POLL_SECONDS
+        request,
+        gone=gone,
+        new_jobs=new_jobs,
+        filter_query=f"?{query}" if query else "",
+        filters_param=query,
     )
     extra = render_to_string("generator/studio.html#new-cards", context, request=request)
-    return HttpResponse(main + extra)
+    response = HttpResponse(main + extra)
+    trigger_client_event(response, "poll-now", after="settle")
+    return response
 
 
 # --- the image view --------------------------------------------------------------------------
@@ -322,6 +409,7 @@ def image_delete(request, team_code, job_code):
     with transaction.atomic():
         deleted, _ = Job.objects.filter(pk=job.pk).exclude(state__in=PENDING_STATES).delete()
         if deleted:
+            CardRemoval.record(team, job.code)
             audit.record(
                 request.user,
                 team,
@@ -353,7 +441,9 @@ def image_delete(request, team_code, job_code):
 def image_dismiss(request, team_code, job_code):
     """Hide a failed card for the whole team (the row stays for the usage records)."""
     job = _removable_job(request, team_code, job_code, "dismiss this card")
-    Job.objects.filter(pk=job.pk, state__in=SETTLED_UNWELL).update(dismissed=True)
+    with transaction.atomic():
+        if Job.objects.filter(pk=job.pk, state__in=SETTLED_UNWELL).update(dismissed=True):
+            CardRemoval.record(request.membership.team, job.code)
     if not request.htmx:
         return redirect(_studio_url(request.membership.team, request))
     return _removed(request, job)
@@ -393,6 +483,7 @@ def image_retry(request, team_code, job_code):
             with transaction.atomic():
                 new_jobs = retry(job, request.user)
                 Job.objects.filter(pk=job.pk).update(dismissed=True)
+                CardRemoval.record(team, job.code)
         except ValueError as exc:
             error = str(exc)
     if error:

@@ -112,5 +112,60 @@
     }
   }, true);
 
-  window.akool = { each: each };
+  // --- what a failed htmx request met, said in place -----------------------------------------
+  // A toast in the page's polite live region (#toasts); it can be dismissed and hides by
+  // itself. The words are the server's when it answers text/plain (the app's own messages),
+  // else a generic line: an HTML error page or a stack trace is never shown.
+
+  var TOAST_MS = 8000;
+
+  function toast(text) {
+    var region = document.getElementById("toasts");
+    if (!region) {
+      return;
+    }
+    var item = document.createElement("div");
+    item.className = "toast alert alert-error";
+    var words = document.createElement("p");
+    words.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close link-button";
+    close.setAttribute("data-dismiss-toast", "");
+    close.textContent = "Dismiss";
+    item.appendChild(words);
+    item.appendChild(close);
+    region.appendChild(item);
+    window.setTimeout(function () {
+      item.remove();
+    }, TOAST_MS);
+  }
+
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-dismiss-toast]");
+    if (close) {
+      close.closest(".toast").remove();
+    }
+  });
+
+  function plainText(xhr) {
+    var type = (xhr.getResponseHeader("Content-Type") || "").toLowerCase();
+    var text = type.indexOf("text/plain") === 0 ? (xhr.responseText || "").trim() : "";
+    // A short sentence or two; anything longer is not a message meant for people.
+    return text.length <= 300 && text.split("\n").length <= 3 ? text : "";
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    toast(plainText(xhr) || "That did not work (error " + xhr.status + "). Reload the page and try again.");
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "poller") {
+      return; // the next tick tries again
+    }
+    toast("The server could not be reached. Check your connection and try again.");
+  });
+
+  window.akool = { each: each, toast: toast };
 })();

@@ -95,9 +95,13 @@
     paintPlaceholders(root);
     each(root, "#generate-form", function (form) {
       syncMode(form);
+      keepPrompt(form, swapped);
       if (swapped) {
         focusForm(form);
       }
+    });
+    each(root, "#poller[data-gone]", function (poller) {
+      removeCards(poller.getAttribute("data-gone").split(" "));
     });
     syncRanges(root);
     tick();
@@ -163,6 +167,45 @@
 
   // --- the generation form -------------------------------------------------------------------
 
+  // The prompt being typed is kept in this tab's session storage, so it survives what the
+  // page does not: an expired session's trip through the login page, a reload, a history
+  // restore. It goes back into an empty prompt box, and is forgotten once a generate succeeds
+  // (the form comes back with its success notice).
+  function promptKey(form) {
+    return "akool:prompt:" + form.getAttribute("action");
+  }
+
+  function store(action, key, value) {
+    try {
+      if (action === "get") {
+        return window.sessionStorage.getItem(key);
+      }
+      if (action === "set") {
+        window.sessionStorage.setItem(key, value);
+      } else {
+        window.sessionStorage.removeItem(key);
+      }
+    } catch (e) {
+      // Storage refused (private mode, quota): the prompt is simply not kept.
+    }
+    return null;
+  }
+
+  function keepPrompt(form, swapped) {
+    var prompt = form.querySelector("textarea[name='prompt']");
+    if (!prompt) {
+      return;
+    }
+    if (swapped && form.querySelector(".form-notice")) {
+      store("remove", promptKey(form));
+      return;
+    }
+    var saved = store("get", promptKey(form));
+    if (saved && !prompt.value) {
+      prompt.value = saved;
+    }
+  }
+
   var estimateTimer = null;
   function recalcEstimate() {
     window.clearTimeout(estimateTimer);
@@ -190,6 +233,10 @@
 
   document.addEventListener("input", function (event) {
     var target = event.target;
+    var form = target.name === "prompt" && target.closest("#generate-form");
+    if (form) {
+      store(target.value ? "set" : "remove", promptKey(form), target.value);
+    }
     if (target.type === "range") {
       syncRanges(target.form || document);
     }
@@ -220,28 +267,140 @@
     }
   });
 
-  // --- the poller: one request for all pending cards, paused while the tab is hidden ----------
+  // --- the poller: one request a page, paused while the tab is hidden -----------------------
+
+  function isPoller(elt) {
+    return !!elt && elt.id === "poller";
+  }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (event.detail.elt && event.detail.elt.id === "poller" && document.hidden) {
+    if (isPoller(event.detail.elt) && document.hidden) {
       event.preventDefault();
     }
   });
 
-  // --- the lightbox --------------------------------------------------------------------------
+  // Back in view: catch up at once rather than at the next tick.
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && document.getElementById("poller") && window.htmx) {
+      window.htmx.trigger(document.body, "poll-now");
+    }
+  });
+
+  // An answer to a poller that a filter change has since replaced describes another gallery.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (isPoller(event.detail.elt) && !event.detail.elt.isConnected) {
+      event.detail.shouldSwap = false;
+    }
+  });
+
+  // --- cards that arrive and leave (the poller, Generate, Retry, U/V) ------------------------
+
+  function dropEmptyBatches(root) {
+    root.querySelectorAll("section.batch").forEach(function (section) {
+      if (!section.querySelector(".job-card")) {
+        section.remove();
+      }
+    });
+  }
+
+  function removeCards(codes) {
+    codes.forEach(function (code) {
+      var card = code && document.getElementById("job-" + code);
+      if (card) {
+        card.remove();
+      }
+    });
+    dropEmptyBatches(document);
+  }
+
+  // New cards come as an out-of-band "afterbegin" into the grid, each alone or in its batch's
+  // section. A card already on the page (this tab's own, or one the last answer brought) is
+  // never inserted twice: it is replaced if its state moved, else left alone; a card whose
+  // batch is on the page joins that section. What is left goes in as htmx meant.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "gallery-grid") {
+      return;
+    }
+    var incoming = event.detail.fragment;
+    var placed = [];
+    incoming.querySelectorAll(".job-card").forEach(function (card) {
+      var present = document.getElementById(card.id);
+      if (!present) {
+        return;
+      }
+      if (present.getAttribute("data-state") !== card.getAttribute("data-state")) {
+        present.replaceWith(card);
+        placed.push(card);
+      } else {
+        card.remove();
+      }
+    });
+    incoming.querySelectorAll("section.batch").forEach(function (section) {
+      var existing = section.id && document.getElementById(section.id);
+      if (!existing || existing === section) {
+        return;
+      }
+      var into = existing.querySelector(".batch-cards") || existing;
+      var cards = section.querySelectorAll(".job-card");
+      for (var i = cards.length - 1; i >= 0; i -= 1) {
+        into.prepend(cards[i]);
+        placed.push(cards[i]);
+      }
+      section.remove();
+    });
+    dropEmptyBatches(incoming);
+    placed.forEach(function (card) {
+      if (window.htmx) {
+        window.htmx.process(card);
+      }
+      arrived(card, true);
+    });
+    if (placed.length || incoming.querySelector(".job-card")) {
+      var empty = document.getElementById("gallery-empty");
+      if (empty) {
+        empty.remove();
+      }
+    }
+  });
+
+  // A card deleted out of band may leave its batch's section empty.
+  document.addEventListener("htmx:afterSwap", function () {
+    dropEmptyBatches(document);
+  });
+
+  // --- the lightbox, with a URL ----------------------------------------------------------------
+  // Opening an image pushes its URL (the image page, which opens the same image in a new tab);
+  // browsing newer/older inside replaces it, so one Back closes the lightbox. Closing it any
+  // other way goes back too, so the gallery's entry is the current one again.
 
   function lightbox() {
     return document.getElementById("lightbox");
   }
 
+  function inLightboxEntry() {
+    return !!(window.history.state && window.history.state.lightbox);
+  }
+
+  var reopening = false;
+
   document.addEventListener("htmx:afterSwap", function (event) {
     var box = lightbox();
-    if (!box || event.detail.target.id !== "lightbox-body") {
+    var target = event.detail.target; // none after a history restore
+    if (!box || !target || target.id !== "lightbox-body") {
       return;
     }
+    var info = event.detail.pathInfo || {};
+    var url = info.finalRequestPath || info.requestPath;
     if (!box.open) {
       box.showModal();
+      if (url && !reopening) {
+        window.history.pushState({ lightbox: true }, "", url);
+      }
+    } else if (url && inLightboxEntry()) {
+      window.history.replaceState({ lightbox: true }, "", url);
     }
+    reopening = false;
     var title = document.getElementById("detail-title");
     if (title) {
       title.focus({ preventScroll: true });
@@ -250,15 +409,46 @@
 
   function closeLightbox() {
     var box = lightbox();
-    if (box && box.open) {
+    if (!box || !box.open) {
+      return;
+    }
+    if (inLightboxEntry()) {
+      window.history.back(); // popstate closes it, once the gallery's URL is back
+    } else {
       box.close();
     }
   }
 
-  // "close" does not bubble: caught on its way down instead.
+  window.addEventListener("popstate", function (event) {
+    var box = lightbox();
+    if (!box) {
+      return;
+    }
+    if (event.state && event.state.lightbox) {
+      // Forward again onto an image: show it again.
+      if (!box.open && window.htmx) {
+        reopening = true;
+        window.htmx.ajax("GET", window.location.href, { target: "#lightbox-body", swap: "innerHTML" });
+      }
+    } else if (box.open) {
+      box.close();
+    }
+  });
+
+  // "close" and "cancel" do not bubble: caught on their way down instead.
   document.addEventListener("close", function (event) {
     if (event.target === lightbox()) {
       document.getElementById("lightbox-body").replaceChildren();
+      if (inLightboxEntry()) {
+        window.history.back(); // closed by the browser itself (Esc pressed twice, say)
+      }
+    }
+  }, true);
+
+  document.addEventListener("cancel", function (event) {
+    if (event.target === lightbox() && inLightboxEntry()) {
+      event.preventDefault();
+      closeLightbox();
     }
   }, true);
 
@@ -275,6 +465,79 @@
       event.preventDefault();
       closeLightbox();
     }
+  });
+
+  // --- history snapshots (Back/Forward through filter changes) -------------------------------
+  // htmx keeps the page's main element as HTML and re-parses it on Back. Two things need care:
+  // style attributes that JavaScript set through the CSSOM (placeholder colours) would come
+  // back as inline styles, which our CSP blocks; and form controls come back as the server
+  // first rendered them, not as the URL says.
+
+  function pathOf(url) {
+    var parsed = new URL(url, window.location.href);
+    return parsed.pathname.replace(/\/+$/, "") + parsed.search;
+  }
+
+  var shownPath = pathOf(window.location.href); // the URL the gallery below shows
+
+  document.addEventListener("htmx:beforeHistorySave", function (event) {
+    var styled = [];
+    each(event.detail.historyElt, "[style]", function (el) {
+      styled.push([el, el.style.cssText]);
+      el.removeAttribute("style");
+    });
+    // The snapshot is taken synchronously after this event: put the looks back right after.
+    window.queueMicrotask(function () {
+      styled.forEach(function (pair) {
+        pair[0].style.cssText = pair[1];
+      });
+    });
+  });
+
+  ["htmx:pushedIntoHistory", "htmx:replacedInHistory"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      shownPath = pathOf(event.detail.path);
+    });
+  });
+
+  // Back from an image to the gallery it was opened on: the gallery is there already, under
+  // the lightbox. Re-parsing it would only lose its loaded images and state.
+  ["htmx:historyCacheHit", "htmx:historyCacheMiss"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (pathOf(event.detail.path) === shownPath) {
+        event.preventDefault();
+      }
+    });
+  });
+
+  function syncFilters() {
+    var form = document.getElementById("filters");
+    if (!form) {
+      return;
+    }
+    var params = new URLSearchParams(window.location.search);
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (!field.name) {
+        return;
+      }
+      var value = params.get(field.name) || "";
+      if (field.type === "checkbox") {
+        field.checked = value !== "";
+      } else if (field.tagName === "SELECT") {
+        field.value = value;
+        if (field.selectedIndex < 0) {
+          field.selectedIndex = 0;
+        }
+      } else if (field.type !== "submit" && field.type !== "button") {
+        field.value = value;
+      }
+    });
+  }
+
+  document.addEventListener("htmx:historyRestore", function (event) {
+    shownPath = pathOf(event.detail.path);
+    syncFilters();
+    arrived(document, false);
   });
 
   function typing(el) {
@@ -305,41 +568,5 @@
     } else {
       link.click();
     }
-  });
-
-  // --- errors an htmx request met ------------------------------------------------------------
-
-  function flash(text) {
-    var holder = document.getElementById("messages");
-    if (!holder) {
-      return;
-    }
-    var list = document.createElement("ul");
-    list.className = "messages";
-    list.setAttribute("role", "alert");
-    var item = document.createElement("li");
-    item.className = "alert alert-error";
-    item.textContent = text;
-    list.appendChild(item);
-    holder.replaceChildren(list);
-  }
-
-  document.addEventListener("htmx:responseError", function (event) {
-    var xhr = event.detail.xhr;
-    var type = (xhr.getResponseHeader("Content-Type") || "").toLowerCase();
-    var text = type.indexOf("text/plain") === 0 || type.indexOf("text/html") === 0 && xhr.responseText.length < 300
-      ? xhr.responseText
-      : "";
-    if (type.indexOf("text/html") === 0 && /<html/i.test(xhr.responseText)) {
-      text = "";
-    }
-    flash(text || "That did not work (error " + xhr.status + "). Reload the page and try again.");
-  });
-
-  document.addEventListener("htmx:sendError", function (event) {
-    if (event.detail.elt && event.detail.elt.id === "poller") {
-      return; // the next tick tries again
-    }
-    flash("The server could not be reached. Check your connection and try again.");
   });
 })();

@@ -9,8 +9,9 @@
    on both sizes alike.
 2. Pages of the first team: the studio (first gallery page), a deep keyset page (90% down,
    htmx), a prompt search, a filtered page (done + 4K), the person's 30 favourites (a selective
-   filter), and the live-update poll naming the 10 pending cards. Each is fetched --requests
-   times over one kept-alive connection after a warm-up.
+   filter), the live-update poll naming the 10 pending cards, and the slow check of a page with
+   nothing pending (its since-cursor, nothing new). Each is fetched --requests times over one
+   kept-alive connection after a warm-up.
 3. Server time comes from a `Server-Timing` header that tests.benchmarks.bench_middleware adds
    (outermost middleware to response, so gunicorn and the socket are left out); client time
    is send-to-last-byte on loopback. SQL count comes from the same middleware.
@@ -58,9 +59,10 @@ def parse(argv):
 def pages():
     """(name, path, extra headers) of every page measured, for the first seeded team."""
     from django.urls import reverse
+    from django.utils import timezone
 
     from generator.models import Job, State, Team
-    from generator.views.gallery import make_cursor
+    from generator.views.gallery import make_cursor, make_live_token
 
     team = Team.objects.get(name="Seed team 1")
     done = Job.objects.filter(team=team, dismissed=False).order_by("-created_at", "-id")
@@ -84,6 +86,13 @@ def pages():
         (
             f"live poll ({PENDING} pending)",
             reverse("studio_poll", args=[team.code]) + "?" + poll,
+            htmx,
+        ),
+        (
+            "slow check (nothing new)",
+            reverse("studio_poll", args=[team.code])
+            + "?"
+            + urlencode({"since": make_live_token(timezone.now())}),
             htmx,
         ),
     ]
