@@ -23,6 +23,7 @@ from .teams import (
     _webhook_token,
 )
 from .generations import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
+from .failures import Failure
 from .jobs import (
     BUTTONS,
     FOLLOWED_STATES,
@@ -35,6 +36,7 @@ from .jobs import (
     State,
 )
 from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
+from .history import PromptHistory
 
 __all__ = [
     "BUTTONS",
@@ -51,6 +53,7 @@ __all__ = [
     "AuditEntry",
     "AuditQuerySet",
     "Backend",
+    "Failure",
     "Favourite",
     "Generation",
     "Invitation",
@@ -60,6 +63,7 @@ __all__ = [
     "Membership",
     "Mode",
     "PollerLease",
+    "PromptHistory",
     "Resolution",
     "Role",
     "Scale",
