@@ -33,8 +33,8 @@ from .models import (
     State,
 )
 from .models.failures import failure_for
-from .source_links import why_unreachable
 from .queue import enqueue
+from .source_links import why_unreachable
 
 log = logging.getLogger(__name__)
 

@@ -57,8 +57,7 @@ REASONS = {
         "The image Akool made could not be saved ({detail}). Try again for a new one.", True
     ),
     Failure.EXPIRED: Reason(
-        "The result link expired before the image could be saved. Try again to make it "
-        "afresh.",
+        "The result link expired before the image could be saved. Try again to make it afresh.",
         True,
     ),
     Failure.UNKNOWN: Reason("{detail} Retry if you want to try again.", True),
