@@ -12,24 +12,11 @@ from django.utils import timezone
 from generator.models import Generation, Job, PromptHistory
 from generator.starters import start_generation
 from tests.fixtures_people import make_user
+from tests.test_studio import form_data
 
 pytestmark = pytest.mark.django_db
 
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def form_data(**overrides):
-    data = {
-        "prompt": "a lighthouse at dawn",
-        "mode": "t2i",
-        "scale": "1:1",
-        "resolution": "1080p",
-        "batch": "1",
-        "model_name": "",
-        "negative_prompt": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def generate(client, team, **overrides):

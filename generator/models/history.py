@@ -13,21 +13,8 @@ from django.db import models
 from django.db.models import F
 from django.utils import timezone
 
-from .generations import Mode, Resolution, Scale
+from .generations import Settings
 from .teams import Team
-
-# What a reuse puts back into the form. The source image is not among them: a link of ours
-# expires and an upload is a per-generation file; the form asks for a source again.
-PARAMETERS = (
-    "prompt",
-    "negative_prompt",
-    "mode",
-    "model_name",
-    "scale",
-    "resolution",
-    "batch",
-    "similar",
-)
 
 
 class PromptHistoryQuerySet(models.QuerySet):
@@ -43,20 +30,12 @@ class PromptHistoryQuerySet(models.QuerySet):
         return rows
 
 
-class PromptHistory(models.Model):
+class PromptHistory(Settings):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="prompt_history"
     )
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prompt_history")
-    prompt = models.TextField()
-    negative_prompt = models.TextField(blank=True, default="")
-    mode = models.CharField(max_length=3, choices=Mode.choices, default=Mode.TEXT)
-    model_name = models.CharField(max_length=100, blank=True, default="")
-    scale = models.CharField(max_length=10, choices=Scale.choices, default=Scale.SQUARE)
-    resolution = models.CharField(max_length=5, choices=Resolution.choices, default=Resolution.UHD)
-    batch = models.PositiveSmallIntegerField(default=1)
-    similar = models.FloatField(null=True, blank=True)
     # sha256 of the parameters: the unique key (a prompt may be 2000 characters long).
     params_hash = models.CharField(max_length=64)
     uses = models.PositiveIntegerField(default=1)
@@ -78,17 +57,13 @@ class PromptHistory(models.Model):
     def __str__(self):
         return f"{self.user} · {self.prompt[:40]}"
 
-    @property
-    def parameters(self):
-        return {name: getattr(self, name) for name in PARAMETERS}
-
     @classmethod
     def record(cls, generation):
         """Note that `generation`'s author used its prompt and settings now. Call inside the
         transaction that stores the generation."""
         if generation.author_id is None:
             return
-        values = {name: getattr(generation, name) for name in PARAMETERS}
+        values = generation.parameters
         digest = hashlib.sha256(
             json.dumps(values, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()

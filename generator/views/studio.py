@@ -46,13 +46,7 @@ def _prefill(request, team):
         generation = Generation.objects.filter(team=team, code=rerun).first()
         if generation:
             initial = {
-                "prompt": generation.prompt,
-                "negative_prompt": generation.negative_prompt,
-                "mode": generation.mode,
-                "model_name": generation.model_name,
-                "scale": generation.scale,
-                "resolution": generation.resolution,
-                "batch": generation.batch,
+                **generation.parameters,
                 "similar": generation.similar if generation.similar is not None else 0.5,
                 # Our own links expire; a fresh signature keeps the source usable.
                 "source_url": source_links.refresh(generation.source_url, team),
