@@ -89,6 +89,11 @@
     if (!control || control.disabled) {
       return false;
     }
+    // Content htmx swapped in a moment ago may not be wired up yet, and a click then would
+    // leave the page for the form's plain action. Processing an element twice is harmless.
+    if (window.htmx) {
+      window.htmx.process(control.closest("form") || control);
+    }
     control.click();
     return true;
   }
