@@ -15,7 +15,9 @@ from urllib.parse import urlsplit
 
 from django.core import signing
 from django.urls import Resolver404, resolve, reverse
+from requests import RequestException
 
+from .lib import ssrf
 from .models import Generation, Job, State
 
 # Long enough for Akool's fetch at job start (and its own retries), short enough that a link
@@ -90,3 +92,35 @@ def refresh(url, team):
     has; any other URL unchanged."""
     source = source_for_url(url, team)
     return url_for(source) if source else url
+
+
+# Short: this runs in a worker, after Akool already refused, only to name the cause.
+PROBE_TIMEOUT = (3.05, 5)
+
+
+def why_unreachable(url, team):
+    """Why Akool could not fetch the source `url`, as a clause ("the link answered 404"), or
+    "" when it can be fetched or we cannot tell. A link of ours is looked up, not fetched."""
+    if not url:
+        return "no source image was given"
+    try:
+        ours = resolve(urlsplit(url).path).url_name == URL_NAME
+    except Resolver404:
+        ours = False
+    if ours:
+        return "" if source_for_url(url, team) else "the image it links to has been deleted"
+    try:
+        with (
+            ssrf.guarded_session() as session,
+            session.get(url, timeout=PROBE_TIMEOUT, stream=True) as response,
+        ):
+            if response.status_code >= 400:
+                return f"the link answered {response.status_code}"
+            kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+            if kind and not kind.startswith("image/"):
+                return f"the link leads to {kind}, not an image"
+    except ssrf.UnsafeURL:
+        return "the link points at a private or local address"
+    except RequestException:
+        return "the link could not be reached"
+    return ""

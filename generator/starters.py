@@ -9,18 +9,18 @@ overshoot. The enqueued halves (tasks.py) take it from there.
 from django.db import transaction
 
 from . import budgets, early_webhooks
-from .models import Job
+from .models import Job, PromptHistory
 from .pricing import estimate_button_credits, estimate_credits
 from .queue import enqueue
-from .tasks import ORPHANED, apply_status, submit_button, submit_generation
+from .tasks import apply_status, submit_button, submit_generation
 
 
 def start_generation(generation, save=None):
     """1. Check the role rules and reserve the estimate (raises RoleNotAllowed /
     BudgetExceeded, both ValueErrors with a sentence for the person). 2. `save()` a generation
     that is not stored yet, so a refused request stores nothing, not even its upload; `save`
-    returns the stored generation. 3. Create its draft jobs and queue its single create call.
-    Returns the jobs."""
+    returns the stored generation. 3. Create its draft jobs, note the prompt in its author's
+    history and queue its single create call. Returns the jobs."""
     cost = estimate_credits(generation.resolution, generation.batch)
     with transaction.atomic():
         team = budgets.reserve(generation.team, generation.author, cost)
@@ -34,6 +34,7 @@ def start_generation(generation, save=None):
         if save is not None:
             generation = save()
         jobs = generation.create_jobs()
+        PromptHistory.record(generation)
         enqueue(submit_generation, generation.pk)
     return jobs
 
@@ -51,10 +52,11 @@ def start_button(job, button, author):
 
 def retry(job, author):
     """A failed, unknown or expired job asks again: fresh jobs, never the old one resent.
-    Returns the new jobs."""
+    Returns the new jobs; raises ValueError with the reason when a retry cannot succeed
+    (`Job.retry_refusal`)."""
+    if job.retry_refusal:
+        raise ValueError(job.retry_refusal)
     if job.button:
-        if job.parent is None:
-            raise ValueError(ORPHANED)
         return [start_button(job.parent, job.button, author)]
     return start_generation(job.generation.copy(author, batch=1))
 

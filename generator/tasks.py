@@ -27,11 +27,15 @@ from .lib.imaging import InvalidImage, derive
 from .models import (
     FOLLOWED_STATES,
     PENDING_STATES,
+    Failure,
     Job,
+    Mode,
     PollerLease,
     State,
 )
+from .models.failures import failure_for
 from .queue import enqueue
+from .source_links import why_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +51,6 @@ RESULT_URL_LIFETIME = timedelta(days=7)
 STUCK_AFTER = timedelta(minutes=30)
 POLL_CONCURRENCY = 8
 POLL_BATCH = 200
-ORPHANED = "The image this was made from has been deleted, so it cannot be sent to Akool."
 # One follow_jobs task runs for about this long, then hands over to a fresh one, so no task
 # gets near the queue's timeout.
 FOLLOW_RUN_SECONDS = 20
@@ -118,7 +121,7 @@ def submit_button(job_id):
         return
     job = jobs[0]
     if job.parent is None:
-        job.mark_failed(ORPHANED, from_states=(State.SUBMITTING,))
+        job.mark_failed(Failure.ORPHANED, from_states=(State.SUBMITTING,))
         return
     try:
         created = job.team.akool_client().create_by_button(
@@ -156,7 +159,7 @@ def _record_created(jobs, created):
                 updated_at=now,
             )
         for job in jobs[len(created) :]:
-            job.mark_failed("Akool returned fewer images than requested.")
+            job.mark_failed(Failure.SHORT)
     early = early_webhooks.claim(jobs[0].team_id, [record.id for record in created])
     for job in Job.objects.filter(akool_id__in=list(early)).select_related("team"):
         apply_status(job, early[job.akool_id])
@@ -178,15 +181,17 @@ def _submit_failed(jobs, error):
         )
         enqueue(follow_jobs)
         return
-    if error.kind == ErrorKind.UNKNOWN:
-        state, message = State.UNKNOWN, error.message
-    elif error.kind == ErrorKind.TRANSIENT:
-        state, message = State.FAILED, f"Gave up after {MAX_SUBMIT_ATTEMPTS} tries: {error.message}"
-    else:
-        state, message = State.FAILED, error.message
-    log.warning("create for jobs %s ended %s: code=%s", [j.pk for j in jobs], state, error.code)
+    failure, detail = failure_for(error), error.message
+    generation = jobs[0].generation
+    if failure == Failure.INVALID and not jobs[0].button and generation.mode == Mode.IMAGE:
+        # Akool names no field; an unreachable source is the refusal a person can fix, so
+        # it is looked for (one fetch, through the same guard Akool's fetch would pass).
+        problem = why_unreachable(generation.source_url, jobs[0].team)
+        if problem:
+            failure, detail = Failure.SOURCE, problem
+    log.warning("create for jobs %s ended %s: code=%s", [j.pk for j in jobs], failure, error.code)
     for job in jobs:
-        job.mark_failed(message, code=error.code, state=state, from_states=(State.SUBMITTING,))
+        job.mark_failed(failure, detail, code=error.code, from_states=(State.SUBMITTING,))
 
 
 # --- follow ----------------------------------------------------------------------------------
@@ -294,7 +299,9 @@ def _poll_failed(job, error):
             next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=30)),
         )
     else:
-        job.mark_failed(error.message, code=error.code, from_states=FOLLOWED_STATES)
+        job.mark_failed(
+            failure_for(error), error.message, code=error.code, from_states=FOLLOWED_STATES
+        )
 
 
 def apply_status(job, result):
@@ -309,9 +316,9 @@ def _recover_expired_leases(now):
         if job.state == State.SUBMITTING:
             # The worker died mid-create: Akool may or may not have the job. Never resend.
             job.mark_failed(
+                Failure.UNKNOWN,
                 "The request to Akool was interrupted; the image may or may not have been "
-                "created (and charged). Retry if you want to try again.",
-                state=State.UNKNOWN,
+                "created (and charged).",
                 from_states=(State.SUBMITTING,),
             )
             continue
@@ -327,8 +334,8 @@ def _give_up_stuck(now):
     stuck = Job.objects.filter(state__in=FOLLOWED_STATES, submitted_at__lt=now - STUCK_AFTER)
     for job in stuck:
         job.mark_failed(
-            f"Akool did not finish this image within {int(STUCK_AFTER.total_seconds() // 60)} "
-            "minutes; it was given up.",
+            Failure.STUCK,
+            f"{int(STUCK_AFTER.total_seconds() // 60)} minutes",
             from_states=FOLLOWED_STATES,
         )
 
@@ -347,11 +354,7 @@ def store_job(job_id):
     if job is None:
         return
     if job.result_seen_at and timezone.now() - job.result_seen_at > RESULT_URL_LIFETIME:
-        job.mark_failed(
-            "The result link expired before the image could be saved.",
-            state=State.EXPIRED,
-            from_states=(State.STORING,),
-        )
+        job.mark_failed(Failure.EXPIRED, from_states=(State.STORING,))
         return
     buttons = _learn_buttons(job)
     # A result link comes from Akool's answer or a webhook: it must not make us fetch inside
@@ -459,14 +462,10 @@ def _store_failed(job, message, expired=False, permanent=False):
     # A CDN can answer 403/404 for a while after Akool reports the job done, so a fresh link
     # is taken as gone only once the grace has passed; until then it is retried.
     if expired and not _within_link_grace(job):
-        job.mark_failed(
-            f"The result link has expired: {message}",
-            state=State.EXPIRED,
-            from_states=(State.STORING,),
-        )
+        job.mark_failed(Failure.EXPIRED, message, from_states=(State.STORING,))
         return
     if not expired and (permanent or job.attempts + 1 >= MAX_STORE_ATTEMPTS):
-        job.mark_failed(f"The image could not be saved: {message}", from_states=(State.STORING,))
+        job.mark_failed(Failure.UNSAVABLE, message, from_states=(State.STORING,))
         return
     # Keep the job in STORING with a short lease: when it runs out, the follower retries.
     delay = _backoff(job.attempts + 1, base=5, cap=120)

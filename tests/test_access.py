@@ -30,6 +30,8 @@ TEAM_URLS = [
     ("usage_csv", "get", Role.VIEWER),
     ("studio_generate", "post", Role.MEMBER),
     ("studio_estimate", "get", Role.MEMBER),
+    ("studio_form", "get", Role.MEMBER),
+    ("prompt_history", "get", Role.MEMBER),
     ("studio_gallery", "get", Role.VIEWER),
     ("studio_poll", "get", Role.VIEWER),
     ("image_detail", "get", Role.VIEWER),

@@ -23,6 +23,7 @@ from .teams import (
     _webhook_token,
 )
 from .generations import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
+from .failures import Failure
 from .jobs import (
     BUTTONS,
     FOLLOWED_STATES,
@@ -36,6 +37,7 @@ from .jobs import (
     State,
 )
 from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
+from .history import PromptHistory
 
 __all__ = [
     "BUTTONS",
@@ -53,6 +55,7 @@ __all__ = [
     "AuditQuerySet",
     "Backend",
     "CardRemoval",
+    "Failure",
     "Favourite",
     "Generation",
     "Invitation",
@@ -62,6 +65,7 @@ __all__ = [
     "Membership",
     "Mode",
     "PollerLease",
+    "PromptHistory",
     "Resolution",
     "Role",
     "Scale",

@@ -37,15 +37,10 @@ MODEL_FOR_MODE = {
 }
 
 
-class Generation(models.Model):
-    """What a person asked for: one create call to Akool, producing `batch` jobs."""
+class Settings(models.Model):
+    """The prompt and the settings a generation is made with (shared with the prompt history,
+    which puts them back into the form). The source image is not among them."""
 
-    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="generations")
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="generations"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
     prompt = models.TextField()
     negative_prompt = models.TextField(blank=True, default="")
     mode = models.CharField(max_length=3, choices=Mode.choices, default=Mode.TEXT)
@@ -54,6 +49,35 @@ class Generation(models.Model):
     resolution = models.CharField(max_length=5, choices=Resolution.choices, default=Resolution.UHD)
     batch = models.PositiveSmallIntegerField(default=1)
     similar = models.FloatField(null=True, blank=True)
+
+    PARAMETERS = (
+        "prompt",
+        "negative_prompt",
+        "mode",
+        "model_name",
+        "scale",
+        "resolution",
+        "batch",
+        "similar",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def parameters(self):
+        return {name: getattr(self, name) for name in self.PARAMETERS}
+
+
+class Generation(Settings):
+    """What a person asked for: one create call to Akool, producing `batch` jobs."""
+
+    code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="generations")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="generations"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
     # The URL Akool fetches the source from (a public URL, or our signed URL for an upload).
     source_url = models.URLField(max_length=2000, blank=True, default="")
     source_upload = models.FileField(upload_to="sources/%Y/%m/", blank=True, default="")
@@ -91,21 +115,13 @@ class Generation(models.Model):
 
     def copy(self, author, batch=None):
         """A new generation with the same parameters (for "retry" and "re-run")."""
-        fields = (
-            "team",
-            "prompt",
-            "negative_prompt",
-            "mode",
-            "model_name",
-            "scale",
-            "resolution",
-            "similar",
-            "source_url",
-            "source_upload",
-        )
         from ..source_links import refresh
 
-        values = {name: getattr(self, name) for name in fields}
-        # A link of ours to a source image expires; the copy is sent now, with a fresh one.
-        values["source_url"] = refresh(self.source_url, self.team)
-        return Generation.objects.create(author=author, batch=batch or self.batch, **values)
+        return Generation.objects.create(
+            **{**self.parameters, "batch": batch or self.batch},
+            team=self.team,
+            author=author,
+            source_upload=self.source_upload,
+            # A link of ours to a source image expires; the copy is sent now, with a fresh one.
+            source_url=refresh(self.source_url, self.team),
+        )

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..akool.results import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
+from .failures import Failure, describe, retryable
 from .generations import Generation
 from .teams import Team
 
@@ -153,6 +154,9 @@ class Job(models.Model):
 
     error_code = models.IntegerField(null=True, blank=True)
     error_message = models.TextField(blank=True, default="")
+    # Why it ended without an image (failures.py); empty on rows failed before causes were
+    # recorded, which keep the retry they always had.
+    failure = models.CharField(max_length=12, choices=Failure.choices, blank=True, default="")
     submit_attempts = models.PositiveSmallIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     next_poll_at = models.DateTimeField(null=True, blank=True)
@@ -193,6 +197,21 @@ class Job(models.Model):
             )
         )
         return [b for b in self.buttons if b not in taken]
+
+    @property
+    def retry_refusal(self):
+        """Why asking again cannot succeed, as the sentence to show; "" when it can."""
+        if self.state not in SETTLED_UNWELL:
+            return "Only failed images can be retried."
+        if self.button and self.parent_id is None:
+            return describe(Failure.ORPHANED)
+        if self.failure and not retryable(self.failure):
+            return self.error_message or describe(self.failure)
+        return ""
+
+    @property
+    def can_retry(self):
+        return not self.retry_refusal
 
     def make_button_child(self, button, author):
         """Create the draft U/V child for `button`; raises ValueError with a human reason."""
@@ -284,12 +303,7 @@ class Job(models.Model):
                 **extra,
             )
         if result.status == STATUS_FAILED:
-            self.mark_failed(
-                "Akool could not generate this image (it reported a failure). "
-                "Try again, perhaps with a different prompt.",
-                from_states=FOLLOWED_STATES,
-                **extra,
-            )
+            self.mark_failed(Failure.AKOOL_FAILED, from_states=FOLLOWED_STATES, **extra)
             return False
         # 1, 2, or 3 whose URL is not there yet (Akool can lag): keep following.
         if self.state not in FOLLOWED_STATES:
@@ -307,13 +321,17 @@ class Job(models.Model):
         )
         return False
 
-    def mark_failed(
-        self, message, code=None, state=State.FAILED, from_states=PENDING_STATES, **changes
-    ):
+    def mark_failed(self, failure, detail="", code=None, from_states=PENDING_STATES, **changes):
+        """End the job without an image, for `failure` (a Failure; `detail` completes its
+        sentence, see failures.describe)."""
+        state = {Failure.UNKNOWN: State.UNKNOWN, Failure.EXPIRED: State.EXPIRED}.get(
+            failure, State.FAILED
+        )
         return self.claim(
             from_states,
             state,
-            error_message=message,
+            failure=failure,
+            error_message=describe(failure, detail),
             error_code=code,
             next_poll_at=None,
             lease_until=None,

@@ -473,10 +473,8 @@ def image_retry(request, team_code, job_code):
     membership = team_access(request, team_code, Role.MEMBER)
     team = membership.team
     job = team_job(team, job_code)
-    error = ""
-    if job.state not in SETTLED_UNWELL:
-        error = "Only failed images can be retried."
-    elif team.credentials_problem():
+    error = job.retry_refusal
+    if not error and team.credentials_problem():
         error = team.credentials_problem()
     if not error:
         try:

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
@@ -14,7 +15,7 @@ from .. import budgets, source_links
 from ..access import team_access, team_context
 from ..forms import GenerationForm
 from ..lib.storage import StorageUnavailable
-from ..models import Generation, Job, Mode, Role, Scale, State
+from ..models import Generation, Job, Mode, PromptHistory, Role, Scale, State
 from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
 from .gallery import can_use_as_source, gallery_context, new_cards_response
@@ -31,19 +32,21 @@ def _uuid(value):
 
 
 def _prefill(request, team):
-    """Initial values from ?rerun=<generation code> or ?source=<image code>, with a note."""
+    """Initial values, with a note, from ?rerun=<generation code> (or ?from=<image code>: that
+    image's generation), ?source=<image code> or ?history=<entry code> (the caller's own)."""
     rerun, source = _uuid(request.GET.get("rerun")), _uuid(request.GET.get("source"))
+    image, entry = _uuid(request.GET.get("from")), _uuid(request.GET.get("history"))
+    if image and not rerun:
+        rerun = (
+            Job.objects.filter(team=team, code=image)
+            .values_list("generation__code", flat=True)
+            .first()
+        )
     if rerun:
         generation = Generation.objects.filter(team=team, code=rerun).first()
         if generation:
             initial = {
-                "prompt": generation.prompt,
-                "negative_prompt": generation.negative_prompt,
-                "mode": generation.mode,
-                "model_name": generation.model_name,
-                "scale": generation.scale,
-                "resolution": generation.resolution,
-                "batch": generation.batch,
+                **generation.parameters,
                 "similar": generation.similar if generation.similar is not None else 0.5,
                 # Our own links expire; a fresh signature keeps the source usable.
                 "source_url": source_links.refresh(generation.source_url, team),
@@ -59,6 +62,16 @@ def _prefill(request, team):
                 "similar": 0.5,
             }
             return initial, "Image-to-image with that image as the source: describe the change."
+    if entry:
+        used = PromptHistory.objects.of(request.user, team).filter(code=entry).first()
+        if used:
+            initial = used.parameters
+            if initial["similar"] is None:
+                initial["similar"] = 0.5
+            note = "The form holds that prompt and its settings: adjust and generate."
+            if used.mode == Mode.IMAGE:
+                note = "The form holds that prompt and its settings: add a source image."
+            return initial, note
     return {}, ""
 
 
@@ -188,3 +201,19 @@ def estimate(request, team_code):
         estimate_note=ESTIMATE_NOTE,
     )
     return render(request, "generator/studio.html#estimate", context)
+
+
+@vary_on_headers("HX-Request")
+@require_GET
+@login_required
+def generate_form(request, team_code):
+    """The generation form filled in by `_prefill` (a re-run, a prompt from the history), for
+    htmx to swap in place; without htmx, the studio page with the same form."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    team = membership.team
+    if not request.htmx:
+        return redirect(f"{reverse('studio', args=[team.code])}?{request.GET.urlencode()}")
+    initial, notice = _prefill(request, team)
+    form = GenerationForm(team=team, role=membership.role, initial=initial)
+    context = team_context(request, **form_context(form, team, notice))
+    return render(request, "generator/studio.html#generate-form", context)
