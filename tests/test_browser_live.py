@@ -9,15 +9,14 @@ import time
 import pytest
 from django.contrib.sessions.models import Session
 
-from generator.models import Favourite, Generation, Job, State
+from generator.models import Favourite, Generation, State
 from tests import test_browser_studio as studio_tests
-from tests.fixtures_people import PASSWORD
+from tests.factories import PASSWORD, make_generation, make_job
 from tests.test_browser_studio import PROMPTS, assert_clean, expect, studio
 
-# The studio's fixtures (signed-in CSP-enforcing pages, the sandbox team and its images, the
+# The studio's fixtures (signed-in CSP-enforcing pages, the sandbox team's images, the
 # worker), shared rather than copied.
 open_as = studio_tests.open_as
-sandbox_team = studio_tests.sandbox_team
 gallery = studio_tests.gallery
 media = studio_tests.media
 worker = studio_tests.worker
@@ -90,10 +89,7 @@ def test_two_teammates_see_each_others_new_and_deleted_images_without_reload(
 def test_one_poll_request_per_page_per_interval_while_something_is_pending(
     open_as, sandbox_team, owner, member, gallery
 ):
-    generation = Generation.objects.create(team=sandbox_team, author=owner, prompt="Slow boat")
-    Job.objects.create(
-        generation=generation, team=sandbox_team, author=owner, state=State.PROCESSING
-    )
+    make_job(generation=make_generation(sandbox_team, owner, "Slow boat"), state=State.PROCESSING)
     pages = [open_as(user, viewport={"width": 1280, "height": 900}) for user in (owner, member)]
     sent = {id(page): [] for page in pages}
     for page in pages:

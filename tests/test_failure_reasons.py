@@ -11,8 +11,9 @@ from django.utils import timezone
 from generator import source_links, tasks
 from generator.akool.errors import MSG_MAYBE_CREATED, AkoolError, ErrorKind, error_for_code
 from generator.akool.results import ImageResult
-from generator.models import Failure, Generation, Job, Mode, State
+from generator.models import Failure, Job, Mode, State
 from generator.models.failures import REASONS, describe, failure_for
+from tests.factories import make_generation, make_job
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +31,10 @@ def media(settings, tmp_path):
 
 
 def submitting(team, author=None, mode=Mode.TEXT, source_url="", attempts=0):
-    generation = Generation.objects.create(
-        team=team,
-        author=author,
-        prompt="a kite over hills",
+    generation = make_generation(
+        team,
+        author,
+        "a kite over hills",
         mode=mode,
         source_url=source_url,
         similar=0.5 if source_url else None,
@@ -44,10 +45,8 @@ def submitting(team, author=None, mode=Mode.TEXT, source_url="", attempts=0):
 
 
 def failed(team, author, failure, detail="", button="", parent=None):
-    generation = Generation.objects.create(team=team, author=author, prompt="a storm at sea")
-    job = Job.objects.create(
-        generation=generation, team=team, author=author, button=button, parent=parent
-    )
+    generation = make_generation(team, author, "a storm at sea")
+    job = make_job(generation=generation, button=button, parent=parent)
     job.mark_failed(failure, detail)
     job.refresh_from_db()
     return job
@@ -249,11 +248,8 @@ def test_the_retry_view_still_retries_what_can_succeed(member_client, sandbox_te
 def test_a_card_failed_before_causes_were_recorded_keeps_its_retry(
     member_client, sandbox_team, member
 ):
-    generation = Generation.objects.create(team=sandbox_team, author=member, prompt="old")
-    job = Job.objects.create(
-        generation=generation,
-        team=sandbox_team,
-        author=member,
+    job = make_job(
+        generation=make_generation(sandbox_team, member, "old"),
         state=State.FAILED,
         error_message="Akool did not make this one.",
     )

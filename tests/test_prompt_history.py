@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from generator.models import Generation, Job, PromptHistory
 from generator.starters import start_generation
-from tests.fixtures_people import make_user
+from tests.factories import make_generation, make_membership, make_user
 from tests.test_studio import form_data
 
 pytestmark = pytest.mark.django_db
@@ -120,9 +120,8 @@ def test_each_person_sees_only_their_own(member_client, owner_client, sandbox_te
 
 
 def test_a_history_is_per_team(member, member_client, sandbox_team, team_b):
-    from generator.models import Membership, Role
 
-    Membership.objects.create(team=team_b, user=member, role=Role.MEMBER)
+    make_membership(team_b, member)
     generate(member_client, sandbox_team, prompt="only in team A")
     assert shown_prompts(history(member_client, team_b)) == []
 
@@ -188,9 +187,7 @@ def test_reuse_of_someone_elses_entry_fills_nothing(member_client, owner_client,
 
 
 def test_rerun_from_an_image_fills_its_settings(member_client, owner, sandbox_team):
-    generation = Generation.objects.create(
-        team=sandbox_team, author=owner, prompt="a teammate's kite", scale="9:16", batch=2
-    )
+    generation = make_generation(sandbox_team, owner, "a teammate's kite", scale="9:16", batch=2)
     job = generation.create_jobs(1)[0]
     url = reverse("studio_form", args=[sandbox_team.code])
     html = member_client.get(url, {"from": job.code}, **HX).content.decode()
