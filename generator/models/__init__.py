@@ -25,8 +25,10 @@ from .teams import (
 from .generations import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
 from .jobs import (
     BUTTONS,
+    FILE_FIELDS,
     FOLLOWED_STATES,
     PENDING_STATES,
+    SCALE_ASPECTS,
     SETTLED_UNWELL,
     Favourite,
     Job,
@@ -38,12 +40,14 @@ from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
 
 __all__ = [
     "BUTTONS",
+    "FILE_FIELDS",
     "FOLLOWED_STATES",
     "GENERATING_ROLES",
     "MODEL_FOR_MODE",
     "NO_KEY",
     "PENDING_STATES",
     "ROLE_RANK",
+    "SCALE_ASPECTS",
     "SETTLED_UNWELL",
     "UNREADABLE_KEY",
     "AppendOnly",

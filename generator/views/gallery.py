@@ -70,6 +70,12 @@ def gallery_context(request, cursor_token=None):
     cursor = read_cursor(cursor_token)
     page = filters.apply(Job.objects.gallery(team, user), user).keyset_page(cursor, PAGE_SIZE)
     jobs, next_cursor = page[0], (make_cursor(page[0][-1]) if page[1] else None)
+    # The last card of the page before, so a batch that page ended in can continue.
+    previous = (
+        Job.objects.filter(team=team, pk=cursor[1]).only("generation", "parent", "button").first()
+        if cursor and jobs
+        else None
+    )
     # "Nothing yet" (explain the next step) differs from "nothing matches" (clear the filters).
     empty_team = (
         not jobs
@@ -83,6 +89,7 @@ def gallery_context(request, cursor_token=None):
         filter_query=f"?{query}" if query else "",
         filters_param=query,
         jobs=jobs,
+        previous=previous,
         cursor=cursor,
         next_cursor=next_cursor,
         next_query=urlencode([*filters.items(), ("before", next_cursor)]) if next_cursor else "",
@@ -317,7 +324,7 @@ def image_delete(request, team_code, job_code):
             status=409,
             content_type="text/plain",
         )
-    names = [f.name for f in (job.original, job.thumbnail, job.preview) if f]
+    names = [f.name for f in job.stored_files]
     storage = job.original.storage
     with transaction.atomic():
         deleted, _ = Job.objects.filter(pk=job.pk).exclude(state__in=PENDING_STATES).delete()
