@@ -115,7 +115,7 @@ def test_the_page_shows_each_prompt_once_with_its_settings_as_chips(
     chips = re.findall(r'<span class="chip">([^<]+)</span>', section)
     assert chips == ["1:1", "1080p", "Text to image"]
     # Each card keeps its shape for the layout.
-    assert 'class="job-card is-done ratio-4-3" data-state="done" data-ratio="1.3333"' in section
+    assert 'class="job-card is-done ratio-4-3" data-state="done"' in section
 
 
 def test_a_load_more_page_adds_to_the_batch_it_continues(member_client, sandbox_team, member):

@@ -1,30 +1,8 @@
-// The studio's layout: card shapes and batch widths in the gallery, the generation form's
-// settings sheet and its clear button. The page lays out without this file (the ratio classes
-// in studio.css); this makes shapes exact and rows even. Styles go through the CSSOM (CSP).
+// The generation form's settings sheet and its clear button. (The gallery's layout is CSS
+// alone: a style set here on a card or a batch would be copied by htmx as a style attribute
+// when it swaps that element, which the CSP refuses.)
 (function () {
   "use strict";
-
-  // Each card grows in proportion to its width / height, so the cards of a row end up the
-  // same height; each batch grows by the sum of its cards, so neighbouring batches match too.
-  function layout() {
-    var grid = document.getElementById("gallery-grid");
-    if (!grid) {
-      return;
-    }
-    grid.querySelectorAll(".batch").forEach(function (batch) {
-      var weight = 0;
-      batch.querySelectorAll(".job-card[data-ratio]").forEach(function (card) {
-        var ratio = parseFloat(card.getAttribute("data-ratio"));
-        if (ratio > 0 && isFinite(ratio)) {
-          card.style.setProperty("--ratio", String(ratio));
-          weight += ratio;
-        }
-      });
-      if (weight > 0) {
-        batch.style.flexGrow = String(weight);
-      }
-    });
-  }
 
   // The settings sheet is a disclosure on phones only; wider screens always show it.
   var wide = window.matchMedia("(min-width: 40.01rem)");
@@ -40,15 +18,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    layout();
     openSheetWhenWide(document);
   });
   document.addEventListener("htmx:load", function (event) {
     openSheetWhenWide(event.target);
-    layout();
   });
-  // After every swap (cards arriving, a "load more" page, cards moved between batches).
-  document.addEventListener("htmx:afterSettle", layout);
   wide.addEventListener("change", function () {
     openSheetWhenWide(document);
   });
