@@ -19,19 +19,9 @@ from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
 from .gallery import can_use_as_source, gallery_context, new_cards_response
 
-# What the form keeps after a generation starts: people refine a prompt more often than they
-# start over (the form's Clear button empties it).
-KEPT_AFTER_SUBMIT = (
-    "prompt",
-    "negative_prompt",
-    "mode",
-    "model_name",
-    "scale",
-    "resolution",
-    "batch",
-    "similar",
-    "source_url",
-)
+# After a generation starts the form keeps everything but an upload (a file input cannot be
+# filled again): people refine a prompt more often than they start over (Clear empties it).
+KEPT_AFTER_SUBMIT = [name for name in GenerationForm.base_fields if name != "source_file"]
 
 
 def _uuid(value):
