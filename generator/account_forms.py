@@ -140,11 +140,16 @@ class TeamDetailsForm(TeamCreateForm):
     )
 
     class Meta(TeamCreateForm.Meta):
-        fields = ("name", "time_zone")
+        fields = ("name", "time_zone", "default_resolution")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = _time_zone_choices()
+        # A post that leaves it out (a page from before the field existed) keeps the setting.
+        self.fields["default_resolution"].required = False
+
+    def clean_default_resolution(self):
+        return self.cleaned_data["default_resolution"] or self.instance.default_resolution
 
 
 def role_choices_for(actor_role):

@@ -90,6 +90,8 @@ class GenerationForm(forms.Form):
         self.team = team
         self.role = role
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("resolution", team.default_resolution)
         self.max_batch = self.fields["batch"].max_value
         if role is not None:
             self._mark_restricted(budgets.restricted_options(team, role))

@@ -348,7 +348,7 @@ def _give_up_stuck(now):
 
 def store_job(job_id):
     """1. Check the job is still ours to store. 2. Stream the result to a temporary file
-    (size cap, deadline). 3. Validate it and make thumbnail and preview. 4. Write the files,
+    (size cap, deadline). 3. Validate it and make thumbnails and preview. 4. Write the files,
     then mark done in one short transaction; if someone else finished first, drop our files."""
     job = Job.objects.filter(pk=job_id, state=State.STORING).select_related("team").first()
     if job is None:
@@ -399,11 +399,13 @@ def _learn_buttons(job):
 def _save_files(job, tmp, size, derived, buttons):
     name = f"{job.team.code}/{job.code}"
     tmp.seek(0)
-    files = (
+    files = [
         (job.original, f"{name}.{imaging.extension(derived.format)}", File(tmp)),
         (job.thumbnail, f"{name}.webp", ContentFile(derived.thumbnail)),
         (job.preview, f"{name}.webp", ContentFile(derived.preview)),
-    )
+    ]
+    if derived.thumbnail_2x:
+        files.append((job.thumbnail_2x, f"{name}-2x.webp", ContentFile(derived.thumbnail_2x)))
     try:
         for field, file_name, content in files:
             storage.save_file(field, file_name, content)
@@ -434,6 +436,7 @@ def _save_files(job, tmp, size, derived, buttons):
         State.DONE,
         original=job.original.name,
         thumbnail=job.thumbnail.name,
+        thumbnail_2x=job.thumbnail_2x.name,
         preview=job.preview.name,
         original_bytes=size,
         width=derived.width,
@@ -454,7 +457,7 @@ def _save_files(job, tmp, size, derived, buttons):
         enqueue(follow_jobs)
     if not done:
         # Another worker stored it first (or it was deleted): keep exactly one copy.
-        for field in (job.original, job.thumbnail, job.preview):
+        for field in job.stored_files:
             field.storage.delete(field.name)
 
 

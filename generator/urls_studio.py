@@ -10,7 +10,7 @@ from .views import files, gallery, history, studio
 
 
 class ImageKind:
-    regex = "original|preview|thumb"
+    regex = "original|preview|thumb2x|thumb"
 
     def to_python(self, value):
         return value

@@ -124,7 +124,7 @@ def make_generated_job(team, author=None, prompt="a red kite over hills", **chan
     return job
 
 
-def _image_bytes(fmt, size, color="teal"):
+def image_bytes(fmt, size, color="teal"):
     out = io.BytesIO()
     Image.new("RGB", size, color).save(out, fmt)
     return out.getvalue()
@@ -180,8 +180,8 @@ def make_image(
         **(_STORED if state == State.DONE else {}),
     )
     if files:
-        job.original.save(f"{job.code}.png", ContentFile(_image_bytes("PNG", (80, 60))), save=False)
-        thumb = _image_bytes("WEBP", (40, 30))
+        job.original.save(f"{job.code}.png", ContentFile(image_bytes("PNG", (80, 60))), save=False)
+        thumb = image_bytes("WEBP", (40, 30))
         job.thumbnail.save(f"{job.code}.webp", ContentFile(thumb), save=False)
         job.preview.save(f"{job.code}.webp", ContentFile(thumb), save=False)
         job.save()

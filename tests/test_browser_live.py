@@ -67,11 +67,14 @@ def test_two_teammates_see_each_others_new_and_deleted_images_without_reload(
     expect(mine.locator("#gallery-grid .job-card")).to_have_count(9)
 
     # The teammate's gallery takes it in, pending first, then finished; once.
-    arrived = theirs.locator(".job-card", has_text="A harbour both of us can see")
+    arrived = theirs.locator("section.batch", has_text="A harbour both of us can see").locator(
+        ".job-card"
+    )
     expect(arrived).to_have_count(1)
     expect(arrived.locator("img.thumb")).to_be_visible(timeout=30_000)
     expect(theirs.locator("#gallery-grid .job-card")).to_have_count(9)
-    expect(mine.locator(".job-card", has_text="A harbour both of us can see")).to_have_count(1)
+    mine_batch = mine.locator("section.batch", has_text="A harbour both of us can see")
+    expect(mine_batch.locator(".job-card")).to_have_count(1)
 
     # The owner deletes one of their images; it leaves the member's gallery too.
     gone = gallery[-1]
@@ -354,11 +357,13 @@ def test_arriving_cards_join_their_batch_once_and_empty_batches_go(
     grid = page.locator("#gallery-grid")
     for n, expected in ((1, ["a1"]), (2, ["a1", "a2"])):
         poll_now(n)
-        expect(grid.locator("section.batch")).to_have_count(1)
-        expect(grid.locator("section.batch .job-card")).to_have_count(len(expected))
+        expect(grid.locator("section#batch-g1")).to_have_count(1)
+        expect(grid.locator("section#batch-g1 .job-card")).to_have_count(len(expected))
         for code in expected:
             expect(page.locator(f"#job-{code}")).to_have_count(1)
+    batches_before = grid.locator("section.batch").count() - 1
     poll_now(3)
-    expect(grid.locator("section.batch")).to_have_count(0)
+    expect(grid.locator("section#batch-g1")).to_have_count(0)
+    expect(grid.locator("section.batch")).to_have_count(batches_before)
     expect(grid.locator(".job-card")).to_have_count(8)
     assert_clean(page)

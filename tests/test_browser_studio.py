@@ -177,6 +177,8 @@ def stored_job(team, author, prompt, index=0, created_at=None, size=(960, 720), 
         source.seek(0)
         job.original.save(f"{job.code}.png", ContentFile(source.read()), save=False)
     job.thumbnail.save(f"{job.code}.webp", ContentFile(derived.thumbnail), save=False)
+    if derived.thumbnail_2x:
+        job.thumbnail_2x.save(f"{job.code}-2x.webp", ContentFile(derived.thumbnail_2x), save=False)
     job.preview.save(f"{job.code}.webp", ContentFile(derived.preview), save=False)
     job.width, job.height, job.format = derived.width, derived.height, derived.format
     job.thumb_width, job.thumb_height = derived.thumb_width, derived.thumb_height
@@ -228,7 +230,8 @@ def test_a_batch_of_four_appears_at_once_and_fills_in_with_one_poll_per_interval
 
     grid = page.locator("#gallery-grid")
     expect(grid.locator(".tile-pending")).to_have_count(4, timeout=5_000)
-    expect(page.get_by_label("Prompt", exact=True)).to_have_value("")  # a fresh form
+    # The prompt stays, to refine and generate again.
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("A harbour at dawn, four ways")
     expect(grid.locator("img.thumb")).to_have_count(4, timeout=45_000)
     elapsed = time.monotonic() - started
     page.wait_for_function(
@@ -279,7 +282,7 @@ def test_u1_makes_a_linked_child_that_appears_live(open_as, worker, sandbox_team
     child = Job.objects.get(parent=parent)
     card = page.locator(f"#job-{child.code}")
     expect(card).to_be_visible()
-    expect(page.locator("#gallery-grid > article").first).to_have_id(f"job-{child.code}")
+    expect(page.locator("#gallery-grid article.job-card").first).to_have_id(f"job-{child.code}")
     expect(card.locator("img.thumb")).to_be_visible(timeout=30_000)
     expect(card.locator(".tile-badge")).to_have_text("U1")
 
@@ -292,7 +295,7 @@ def test_u1_makes_a_linked_child_that_appears_live(open_as, worker, sandbox_team
     expect(page.get_by_label("Aspect ratio")).to_have_value("Original")
     page.get_by_label("Prompt", exact=True).fill("The same kite at night")
     page.get_by_role("button", name="Generate").click()
-    restyled = page.locator("#gallery-grid > article").first
+    restyled = page.locator("#gallery-grid article.job-card").first
     expect(restyled).to_contain_text("The same kite at night")
     expect(restyled.locator("img.thumb")).to_be_visible(timeout=30_000)
     source = Generation.objects.get(prompt="The same kite at night")
@@ -308,14 +311,15 @@ def test_filters_and_search_narrow_the_gallery_and_survive_reload(
 ):
     page = open_as(member, viewport={"width": 1280, "height": 900})
     page.goto(studio(sandbox_team))
-    cards = page.locator("#gallery-grid > article")
+    cards = page.locator("#gallery-grid article.job-card")
     expect(cards).to_have_count(8)
 
     page.get_by_label("Made by").select_option("mine")
     expect(cards).to_have_count(4)
     page.get_by_label("Search prompts").fill("LIGHTHOUSE")
     expect(cards).to_have_count(1)
-    expect(cards.first).to_contain_text("A lighthouse on a cliff")
+    # The prompt is its batch's header (said once for the cards of one generation).
+    expect(page.locator("#gallery-grid section.batch")).to_contain_text("A lighthouse on a cliff")
     expect(page).to_have_url(f"{page.url.split('?')[0]}?q=LIGHTHOUSE&who=mine")
 
     page.reload()
@@ -352,7 +356,7 @@ def test_the_lightbox_browses_with_the_arrow_keys_and_closes_with_escape(
 
     # Browsing follows the current filter.
     page.get_by_label("Made by").select_option("mine")
-    expect(page.locator("#gallery-grid > article")).to_have_count(4)
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(4)
     page.locator("#gallery-grid a.tile").first.click()
     mine = [p for i, p in enumerate(PROMPTS) if i % 2 == 0][::-1]
     expect(title).to_have_text(mine[0])
@@ -366,7 +370,7 @@ def test_after_many_swaps_one_click_still_does_one_thing(open_as, sandbox_team, 
     page.context.add_init_script(COUNT_LISTENERS_AND_COPIES)
     page.goto(studio(sandbox_team))
     newest_first = list(reversed(PROMPTS))
-    cards = page.locator("#gallery-grid > article")
+    cards = page.locator("#gallery-grid article.job-card")
     dialog = page.locator("#lightbox")
     title = dialog.locator("#detail-title")
 
@@ -450,9 +454,9 @@ def test_star_and_delete_from_a_card(open_as, sandbox_team, member, gallery):
     star.click()
     expect(card.get_by_role("button", name="Favourite")).to_have_attribute("aria-pressed", "true")
     page.get_by_label("Favourites").check()
-    expect(page.locator("#gallery-grid > article")).to_have_count(1)
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(1)
     page.get_by_label("Favourites").uncheck()
-    expect(page.locator("#gallery-grid > article")).to_have_count(8)
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(8)
 
     # Only one's own images can be deleted by a member, after a confirmation.
     theirs = page.locator(f"#job-{gallery[-1].code}")
@@ -463,7 +467,7 @@ def test_star_and_delete_from_a_card(open_as, sandbox_team, member, gallery):
     page.once("dialog", lambda dialog: dialog.accept())
     card.get_by_role("button", name="Delete").click()
     expect(card).to_have_count(0)
-    expect(page.locator("#gallery-grid > article")).to_have_count(7)
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(7)
     assert not Job.objects.filter(pk=own.pk).exists()
     assert not Path(own.thumbnail.path).exists()
     assert_clean(page)
@@ -486,7 +490,7 @@ def test_a_retry_that_cannot_start_answers_on_its_own_card(open_as, team_a, memb
     card = page.locator(f"#job-{job.code}")
     card.get_by_role("button", name="Retry").click()
     expect(card.get_by_role("alert")).to_have_text(team_a.credentials_problem())
-    expect(page.locator("#gallery-grid > article")).to_have_count(1)
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(1)
     expect(page.locator("#lightbox")).to_be_hidden()
     assert page.evaluate("window.__sameDocument") is True
     assert_clean(page)
@@ -498,7 +502,7 @@ def test_a_viewer_cannot_submit(open_as, sandbox_team, viewer, gallery):
     expect(page.get_by_text("View only")).to_be_visible()
     expect(page.locator("#generate-form")).to_have_count(0)
     expect(page.get_by_role("button", name="Generate")).to_have_count(0)
-    expect(page.locator("#gallery-grid > article")).to_have_count(8)
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(8)
     expect(page.get_by_role("button", name="Delete")).to_have_count(0)
     assert_clean(page)
 
@@ -532,13 +536,17 @@ def test_two_hundred_images_load_only_the_first_page_of_thumbnails(
     page.on("request", lambda r: thumbs.append(r.url) if r.url.endswith("/thumb/") else None)
     page.goto(studio(sandbox_team))
     page.wait_for_load_state("networkidle")
-    expect(page.locator("#gallery-grid > article")).to_have_count(24)
-    assert len(thumbs) == 24
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(24)
+    # Only first-page thumbnails; the lowest of them wait (lazily) until scrolled near.
+    first_page = set(
+        page.locator("#gallery-grid img.thumb").evaluate_all("imgs => imgs.map(img => img.src)")
+    )
+    assert 0 < len(thumbs) <= 24 and set(thumbs) <= first_page
 
     # Scrolling to the end brings the next page, and only it (lazily, as it scrolls by).
     page.locator("#load-more").scroll_into_view_if_needed()
-    expect(page.locator("#gallery-grid > article")).to_have_count(48)
-    page.locator("#gallery-grid > article").nth(24).scroll_into_view_if_needed()
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(48)
+    page.locator("#gallery-grid article.job-card").nth(24).scroll_into_view_if_needed()
     page.wait_for_function(
         "[...document.querySelectorAll('#gallery-grid img.thumb')].slice(24)"
         ".some(img => img.complete && img.naturalWidth > 0)"

@@ -137,11 +137,19 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
         message=f"two images stored in S3; worker log:\n{worker.output()[-3000:]}",
     )
 
-    # Each image's three files are in the bucket, once each, and nothing else is.
+    # Each image's four files (original, 1x and 2x thumbnails, preview) are in the bucket, once
+    # each, and nothing else is.
     expected = sorted(
-        name for job in jobs for name in (job.original.name, job.thumbnail.name, job.preview.name)
+        name
+        for job in jobs
+        for name in (
+            job.original.name,
+            job.thumbnail.name,
+            job.thumbnail_2x.name,
+            job.preview.name,
+        )
     )
-    assert len(expected) == 6 and bucket_keys(s3) == expected
+    assert len(set(expected)) == 8 and bucket_keys(s3) == expected
 
     job = jobs.first()
     stored = s3.get_object(Bucket=BUCKET, Key=job.original.name)["Body"].read()
@@ -154,7 +162,7 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
         )
 
     # Thumbnails and previews come through the app (same origin for the CSP).
-    for kind in ("thumb", "preview"):
+    for kind in ("thumb", "thumb2x", "preview"):
         response = owner_client.get(url(kind))
         assert response.status_code == 200
         assert response["Content-Type"] == "image/webp"

@@ -160,8 +160,8 @@ def test_a_valid_submit_starts_the_jobs_and_returns_their_pending_cards(
     assert html.count('name="pending"') == 3
     assert "poll-now" in response["HX-Trigger-After-Settle"]
     assert "Started 3 images" in html
-    # The prompt starts fresh, the settings stay.
-    assert "three foxes</textarea>" not in html
+    # The prompt and the settings stay, to refine and generate again.
+    assert "three foxes</textarea>" in html
     assert re.search(r'value="1080p"[^>]*checked', html)
 
 

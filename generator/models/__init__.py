@@ -26,8 +26,10 @@ from .generations import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
 from .failures import Failure
 from .jobs import (
     BUTTONS,
+    FILE_FIELDS,
     FOLLOWED_STATES,
     PENDING_STATES,
+    SCALE_ASPECTS,
     SETTLED_UNWELL,
     CardRemoval,
     Favourite,
@@ -41,12 +43,14 @@ from .history import PromptHistory
 
 __all__ = [
     "BUTTONS",
+    "FILE_FIELDS",
     "FOLLOWED_STATES",
     "GENERATING_ROLES",
     "MODEL_FOR_MODE",
     "NO_KEY",
     "PENDING_STATES",
     "ROLE_RANK",
+    "SCALE_ASPECTS",
     "SETTLED_UNWELL",
     "UNREADABLE_KEY",
     "AppendOnly",

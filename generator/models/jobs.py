@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from ..akool.results import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
 from .failures import Failure, describe, retryable
-from .generations import Generation
+from .generations import Generation, Scale
 from .teams import Team
 
 
@@ -32,6 +32,14 @@ PENDING_STATES = (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING,
 SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
 # States whose job exists at Akool and is followed by polling.
 FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
+# The file fields a job's files live in, for deleting them all with the job.
+FILE_FIELDS = ("original", "thumbnail", "thumbnail_2x", "preview")
+# Width / height of each fixed ratio Akool offers ("Original" keeps the source's shape).
+SCALE_ASPECTS = {
+    scale: int(scale.split(":")[0]) / int(scale.split(":")[1])
+    for scale in Scale.values
+    if ":" in scale
+}
 BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")
 
 
@@ -149,6 +157,9 @@ class Job(models.Model):
     thumbnail = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
     thumb_width = models.PositiveIntegerField(null=True, blank=True)
     thumb_height = models.PositiveIntegerField(null=True, blank=True)
+    # The thumbnail at twice the size, for high-density screens; empty on rows stored before
+    # it existed (the gallery then offers the 1x alone).
+    thumbnail_2x = models.FileField(upload_to="thumbs/%Y/%m/", blank=True, default="")
     preview = models.FileField(upload_to="previews/%Y/%m/", blank=True, default="")
     placeholder_color = models.CharField(max_length=7, blank=True, default="")
 
@@ -182,6 +193,26 @@ class Job(models.Model):
 
     def __str__(self):
         return f"{self.generation.prompt[:40]} #{self.index + 1} ({self.state})"
+
+    @property
+    def stored_files(self):
+        """The job's stored files that exist: original and renditions (deleted with it)."""
+        return [getattr(self, name) for name in FILE_FIELDS if getattr(self, name)]
+
+    @property
+    def aspect(self):
+        """Width / height as the gallery lays the card out: the thumbnail's real shape once
+        stored, else the shape asked for (a square when that is the source's, still unknown)."""
+        if self.thumb_width and self.thumb_height:
+            return self.thumb_width / self.thumb_height
+        return SCALE_ASPECTS.get(self.generation.scale, 1.0)
+
+    @property
+    def aspect_name(self):
+        """The nearest of Akool's fixed ratios, as a CSS class suffix ("16-9")."""
+        aspect = self.aspect
+        scale = min(SCALE_ASPECTS, key=lambda name: abs(SCALE_ASPECTS[name] - aspect))
+        return scale.replace(":", "-")
 
     @property
     def is_pending(self):

@@ -44,6 +44,13 @@ class Backend(models.TextChoices):
     AKOOL = "akool", "Akool (real API key)"
 
 
+def _resolutions():
+    # Resolution lives with the generation, whose module imports this one.
+    from .generations import Resolution
+
+    return Resolution.choices
+
+
 def _webhook_token():
     return secrets.token_urlsafe(24)
 
@@ -75,6 +82,14 @@ class Team(models.Model):
     # no limit. The role rules name the lowest role allowed to use each costly option.
     monthly_budget = models.PositiveIntegerField(
         null=True, blank=True, help_text="Credits per calendar month; leave empty for no limit."
+    )
+    # What the generate form starts with; Akool's own default is 4K.
+    default_resolution = models.CharField(
+        max_length=5,
+        choices=_resolutions,
+        default="4k",
+        verbose_name="Default resolution",
+        help_text="What the generate form starts with; each person can still change it.",
     )
     min_role_4k = models.CharField(
         max_length=10, choices=GENERATING_ROLES, default=Role.MEMBER, verbose_name="4K images"
@@ -204,7 +219,9 @@ class Team(models.Model):
     def stored_file_names(self):
         """Every stored file of this team: originals, renditions and uploaded sources."""
         names = set()
-        for row in self.jobs.values_list("original", "thumbnail", "preview"):
+        from .jobs import FILE_FIELDS
+
+        for row in self.jobs.values_list(*FILE_FIELDS):
             names.update(row)
         names.update(self.generations.values_list("source_upload", flat=True))
         names.discard("")

@@ -1,4 +1,4 @@
-"""A team's stored image files: originals, previews and thumbnails, to its members only.
+"""A team's stored image files: originals, previews and thumbnails (1x and 2x), to its members only.
 
 Storage-agnostic (local, X-Accel-Redirect, or an S3 presigned redirect): see lib/storage.py."""
 
@@ -13,7 +13,12 @@ from ..lib import imaging
 from ..lib.storage import file_response
 from ..models import Job, State
 
-FILE_KINDS = {"original": "original", "preview": "preview", "thumb": "thumbnail"}
+FILE_KINDS = {
+    "original": "original",
+    "preview": "preview",
+    "thumb": "thumbnail",
+    "thumb2x": "thumbnail_2x",
+}
 
 
 def download_name(job):
@@ -26,7 +31,7 @@ def download_name(job):
 @require_GET
 @login_required
 def image_file(request, team_code, job_code, kind):
-    """An image's original, preview or thumbnail, to members of its team only."""
+    """An image's original, preview or thumbnails, to members of its team only."""
     membership = team_access(request, team_code)
     job = get_object_or_404(
         Job.objects.select_related("generation"),

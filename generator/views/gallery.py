@@ -102,6 +102,12 @@ def gallery_context(request, cursor_token=None):
     cursor = read_cursor(cursor_token)
     page = filters.apply(Job.objects.gallery(team, user), user).keyset_page(cursor, PAGE_SIZE)
     jobs, next_cursor = page[0], (make_cursor(page[0][-1]) if page[1] else None)
+    # The last card of the page before, so a batch that page ended in can continue.
+    previous = (
+        Job.objects.filter(team=team, pk=cursor[1]).only("generation", "parent", "button").first()
+        if cursor and jobs
+        else None
+    )
     # "Nothing yet" (explain the next step) differs from "nothing matches" (clear the filters).
     empty_team = (
         not jobs
@@ -115,6 +121,7 @@ def gallery_context(request, cursor_token=None):
         filter_query=f"?{query}" if query else "",
         filters_param=query,
         jobs=jobs,
+        previous=previous,
         cursor=cursor,
         next_cursor=next_cursor,
         next_query=urlencode([*filters.items(), ("before", next_cursor)]) if next_cursor else "",
@@ -168,6 +175,8 @@ def gallery_page(request, team_code):
         url = reverse("studio", args=[membership.team.code])
         return redirect(f"{url}?{request.GET.urlencode()}")
     context = gallery_context(request, request.GET.get("before"))
+    # A page that starts inside the last batch on screen adds its cards to that batch.
+    context["appending"] = True
     response = render(request, "generator/studio.html#page", context)
     if context["polling"]:
         # The poller follows this page's pending cards too, from its next answer on.
@@ -404,7 +413,7 @@ def image_delete(request, team_code, job_code):
             status=409,
             content_type="text/plain",
         )
-    names = [f.name for f in (job.original, job.thumbnail, job.preview) if f]
+    names = [f.name for f in job.stored_files]
     storage = job.original.storage
     with transaction.atomic():
         deleted, _ = Job.objects.filter(pk=job.pk).exclude(state__in=PENDING_STATES).delete()

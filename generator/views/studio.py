@@ -20,8 +20,9 @@ from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
 from .gallery import can_use_as_source, gallery_context, new_cards_response
 
-# Settings worth keeping between two generations; the prompt starts fresh each time.
-KEPT_AFTER_SUBMIT = ("mode", "model_name", "scale", "resolution", "batch", "similar", "source_url")
+# After a generation starts the form keeps everything but an upload (a file input cannot be
+# filled again): people refine a prompt more often than they start over (Clear empties it).
+KEPT_AFTER_SUBMIT = [name for name in GenerationForm.base_fields if name != "source_file"]
 
 
 def _uuid(value):
@@ -92,6 +93,8 @@ def form_context(form, team, notice=""):
     source = source_links.source_for_url(form["source_url"].value() or "", team)
     source_job = source if isinstance(source, Job) else None
     advanced_open = bool(form["model_name"].errors or form["negative_prompt"].errors)
+    # The phone's settings sheet opens by itself when a setting has an error to show.
+    settings_open = any(form[name].errors for name in form.fields if name != "prompt")
     return {
         "form": _dress(form),
         "mode": mode,
@@ -100,6 +103,7 @@ def form_context(form, team, notice=""):
         "source_job": source_job,
         "advanced_open": advanced_open
         or bool(form["model_name"].value() or form["negative_prompt"].value()),
+        "settings_open": settings_open,
         "form_notice": notice,
         "budget": budgets.team_usage(team),
     }

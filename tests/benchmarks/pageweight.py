@@ -2,15 +2,16 @@
 
     .venv/bin/python tests/benchmarks/pageweight.py [--images 48]
 
-1. A temporary database gets one team with 48 done 4K images. Their files are real: a few
+1. A temporary database gets one team with 48 done 4K images. Their files are real (with the
+   2x thumbnail, which a screen at device pixel ratio 1 must not fetch): a few
    3840x2160 pictures with photo-like texture (so they weigh what photos weigh) are stored and
    derived by generator.lib.imaging.derive(), exactly as the worker would; the 48 jobs share those
    files but each has its own URLs, so the browser fetches every one of them.
 2. gunicorn (DEBUG off, WhiteNoise for static files) serves the app; Chromium (Debian's
    /usr/bin/chromium through Playwright) signs in with a real session and opens the studio.
 3. Largest-contentful-paint is read with a buffered PerformanceObserver right after load;
-   then the page is scrolled until all 48 cards are there (the gallery loads 24 per page) and
-   every thumbnail has loaded.
+   then the page is scrolled a screen at a time until all 48 cards are there (the gallery
+   loads 24 per page) and every thumbnail has loaded.
 4. Bytes transferred = sum over every response of its body size as received (encoded) plus
    headers, from Playwright's request.sizes(). Reference: the bytes of the 48 originals.
 """
@@ -110,8 +111,11 @@ def seed(count, tmp):
             fh.seek(0)
             original = default_storage.save(f"originals/photo-{i}.png", File(fh))
         thumb = default_storage.save(f"thumbs/photo-{i}.webp", ContentFile(derived.thumbnail))
+        thumb_2x = default_storage.save(
+            f"thumbs/photo-{i}-2x.webp", ContentFile(derived.thumbnail_2x)
+        )
         preview = default_storage.save(f"previews/photo-{i}.webp", ContentFile(derived.preview))
-        files.append((original, thumb, preview, size, derived))
+        files.append((original, thumb, thumb_2x, preview, size, derived))
     now = timezone.now()
     generations = [
         Generation.objects.create(
@@ -121,7 +125,7 @@ def seed(count, tmp):
     ]
     jobs = []
     for n in range(count):
-        original, thumb, preview, size, d = files[n % VARIANTS]
+        original, thumb, thumb_2x, preview, size, d = files[n % VARIANTS]
         gen = generations[n // 4]
         jobs.append(
             Job(
@@ -135,6 +139,7 @@ def seed(count, tmp):
                 stored_at=now,
                 original=original,
                 thumbnail=thumb,
+                thumbnail_2x=thumb_2x,
                 preview=preview,
                 original_bytes=size,
                 width=d.width,
@@ -147,7 +152,7 @@ def seed(count, tmp):
             )
         )
     Job.objects.bulk_create(jobs)
-    return team, sum(f[3] for f in (files[n % VARIANTS] for n in range(count))), files
+    return team, sum(f[4] for f in (files[n % VARIANTS] for n in range(count))), files
 
 
 def browse(server, team, count):
@@ -177,8 +182,9 @@ def browse(server, team, count):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 cards = page.locator("article.job-card").count()
-                page.mouse.wheel(0, 4000)
-                page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+                # A screen at a time, as a person scrolls: a jump to the bottom would skip
+                # rows whose lazy thumbnails never come near the viewport.
+                page.evaluate("window.scrollBy(0, window.innerHeight)")
                 page.wait_for_timeout(300)
                 loaded = page.evaluate(
                     "() => [...document.querySelectorAll('img.thumb')]"
