@@ -53,6 +53,8 @@ class SecurityHeadersMiddleware:
 
 # One message for every failure an htmx request meets; the page shows it in place (app.js).
 HTMX_FAILURE_MESSAGE = "Something went wrong on our side. Try again in a moment."
+HTMX_NOT_FOUND_MESSAGE = "That is no longer here: it may have been deleted. Reload the page."
+HTMX_FORBIDDEN_MESSAGE = "Your role in this team does not allow that."
 logger = logging.getLogger("django.request")
 
 
@@ -64,6 +66,8 @@ class HtmxFailureMiddleware:
     - An unhandled exception becomes a short text/plain 500 with a fixed message, shown in
       place by app.js, in DEBUG too: Django's technical page would be swapped in, and its
       inline styles and scripts break under our CSP. The exception is still logged.
+    - A 404 or 403 becomes a short text/plain answer too: a refusal's own sentence (ours are
+      written for people), or a fixed one, instead of an error page app.js cannot show.
     """
 
     def __init__(self, get_response):
@@ -78,8 +82,13 @@ class HtmxFailureMiddleware:
         return response
 
     def process_exception(self, request, exception):
-        if not request.htmx or isinstance(exception, (Http404, PermissionDenied)):
+        if not request.htmx:
             return None
+        if isinstance(exception, Http404):
+            return HttpResponse(HTMX_NOT_FOUND_MESSAGE, status=404, content_type="text/plain")
+        if isinstance(exception, PermissionDenied):
+            message = str(exception) or HTMX_FORBIDDEN_MESSAGE
+            return HttpResponse(message, status=403, content_type="text/plain")
         got_request_exception.send(sender=None, request=request)
         logger.error(
             "Internal Server Error: %s",

@@ -4,6 +4,7 @@ expired or the server fails."""
 
 import logging
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -308,3 +309,24 @@ def test_a_failing_full_page_request_keeps_djangos_500(member_client, sandbox_te
     response = member_client.get(studio_url(sandbox_team))
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_an_htmx_request_for_a_deleted_image_gets_a_plain_message(member_client, sandbox_team):
+    from generator.middleware import HTMX_NOT_FOUND_MESSAGE
+
+    url = reverse("image_detail", args=[sandbox_team.code, uuid.uuid4()])
+    response = member_client.get(url, **HX)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode() == HTMX_NOT_FOUND_MESSAGE
+    # A full page still gets the site's 404 page.
+    assert member_client.get(url)["Content-Type"].startswith("text/html")
+
+
+def test_an_htmx_refusal_says_why_in_plain_words(viewer_client, sandbox_team, owner):
+    job = make_image(sandbox_team, owner, state=State.FAILED)
+    url = reverse("image_retry", args=[sandbox_team.code, job.code])
+    response = viewer_client.post(url, **HX)
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/plain")
+    assert response.content.decode() == "This needs the Member role or higher."
