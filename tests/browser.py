@@ -96,6 +96,17 @@ def chromium_browser():
     playwright.stop()
 
 
+# What the browser says about an answer the test asked for (a refused action, a card that is
+# gone): the app shows those itself. Anything else logged as an error (htmx complaining about a
+# selector, a script's console.error) fails the test.
+EXPECTED_ERRORS = ("Failed to load resource", "Response Status Error Code")
+
+
+def console_error(page, message):
+    if message.type == "error" and not message.text.startswith(EXPECTED_ERRORS):
+        page.js_errors.append(f"console: {message.text}")
+
+
 @pytest.fixture
 def browser_page(chromium_browser, live_server):
     context = chromium_browser.new_context(base_url=live_server.url)
@@ -104,6 +115,7 @@ def browser_page(chromium_browser, live_server):
     # Any JavaScript error on a page fails the test that caused it.
     page.js_errors = []
     page.on("pageerror", lambda error: page.js_errors.append(str(error)))
+    page.on("console", lambda message: console_error(page, message))
     yield page
     context.close()
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from generator.lib.imaging import derive
 from generator.models import Generation, Job, State
 from generator.sandbox.images import render_png
+from tests.browser import console_error
 from tests.factories import make_generation, make_job
 from tests.fixtures_pipeline import wait_for
 
@@ -132,6 +133,7 @@ def open_as(chromium_browser, live_server):
         page = context.new_page()
         page.js_errors = []
         page.on("pageerror", lambda error: page.js_errors.append(str(error)))
+        page.on("console", lambda message: console_error(page, message))
         return page
 
     yield open_page

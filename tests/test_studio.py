@@ -392,7 +392,14 @@ def test_favourites_toggle_and_filter(member_client, owner_client, sandbox_team,
     assert Favourite.objects.filter(user=member, job=job).exists()
     assert html.lstrip().startswith(f'<form id="star-card-{job.code}"')
     assert 'aria-pressed="true"' in html
+    # The lightbox's star is updated too only when the page says it shows it (else the
+    # out-of-band swap would have no target).
+    assert f'id="star-detail-{job.code}"' not in html and "hx-swap-oob" not in html
+    html = member_client.post(url, {"place": "card", "twin": "1"}, **HX).content.decode()
+    assert 'aria-pressed="false"' in html
     assert f'id="star-detail-{job.code}"' in html and 'hx-swap-oob="true"' in html
+    html = member_client.post(url, {"place": "card"}, **HX).content.decode()
+    assert 'aria-pressed="true"' in html
 
     def fav_codes(client):
         return set(card_codes(client.get(studio_url(sandbox_team, fav=1)).content.decode()))

@@ -392,10 +392,12 @@ def image_star(request, team_code, job_code):
     other = "card" if place == "detail" else "detail"
     context = {"team": membership.team, "job": job}
     html = render_to_string("generator/_star.html", {**context, "place": place}, request)
-    # The same image may be on screen twice (its card and the open lightbox): keep both true.
-    html += render_to_string(
-        "generator/_star.html", {**context, "place": other, "oob": True}, request
-    )
+    if request.POST.get("twin"):
+        # The same image is on screen twice (its card and the open lightbox): keep both true.
+        # The page says so (studio.js); an out-of-band swap without a target is an error.
+        html += render_to_string(
+            "generator/_star.html", {**context, "place": other, "oob": True}, request
+        )
     return HttpResponse(html)
 
 

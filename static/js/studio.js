@@ -293,6 +293,22 @@
     }
   });
 
+  // --- stars: the same image may show its star twice (card and lightbox) ----------------------
+  // The answer updates the other one too, but only when it is on the page: the server cannot
+  // know, and an out-of-band swap without a target is an error.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.classList || !form.classList.contains("star-form")) {
+      return;
+    }
+    var twin = form.id.replace(/^star-(card|detail)-/, function (_, place) {
+      return "star-" + (place === "card" ? "detail" : "card") + "-";
+    });
+    if (twin !== form.id && document.getElementById(twin)) {
+      event.detail.parameters.twin = "1";
+    }
+  });
+
   // --- cards that arrive and leave (the poller, Generate, Retry, U/V) ------------------------
 
   function dropEmptyBatches(root) {
