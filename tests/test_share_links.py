@@ -354,3 +354,15 @@ def test_wrong_passwords_are_throttled_per_link_and_address(
     # Another address is not held up.
     other = client.post(path, {"password": "open sesame"}, REMOTE_ADDR="10.9.9.9")
     assert other.status_code == 302
+
+
+def test_the_password_form_works_without_a_csrf_cookie_as_no_referrer_browsers_post_it(
+    member_client, team_a, image
+):
+    from django.test import Client
+
+    _, path = made_link(member_client, team_a, image, password="open sesame")
+    browser = Client(enforce_csrf_checks=True)
+    assert "csrftoken" not in browser.get(path).cookies
+    response = browser.post(path, {"password": "open sesame"}, HTTP_ORIGIN="null")
+    assert response.status_code == 302
