@@ -366,3 +366,11 @@ def test_the_password_form_works_without_a_csrf_cookie_as_no_referrer_browsers_p
     assert "csrftoken" not in browser.get(path).cookies
     response = browser.post(path, {"password": "open sesame"}, HTTP_ORIGIN="null")
     assert response.status_code == 302
+
+
+def test_the_admin_never_shows_a_links_hashes(admin_client, member_client, team_a, image):
+    link, _ = made_link(member_client, team_a, image, password="open sesame")
+    page = admin_client.get(reverse("admin:generator_sharelink_change", args=[link.pk]))
+    assert page.status_code == 200
+    assert link.token_hash.encode() not in page.content
+    assert link.password.encode() not in page.content
