@@ -1,11 +1,37 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from .account_forms import EmailAuthenticationForm
-from .views import accounts, audit, credentials, home, hooks, members, studio, teams, usage
+from .views import (
+    accounts,
+    audit,
+    credentials,
+    home,
+    hooks,
+    members,
+    shares,
+    studio,
+    teams,
+    usage,
+)
 from .views.health import healthz
 
 team = "t/<uuid:team_code>/"
+
+
+class ShareFileKind:
+    """The files a share link hands out (no 2x thumbnail: the public page does not use it)."""
+
+    regex = "original|preview|thumb"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(ShareFileKind, "sharekind")
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -68,6 +94,11 @@ urlpatterns = [
     path(team + "credentials/", credentials.credentials_save, name="credentials_save"),
     path(team + "credentials/remove/", credentials.credentials_remove, name="credentials_remove"),
     path(team + "credentials/test/", credentials.credentials_test, name="credentials_test"),
+    path(team + "shares/", shares.share_list, name="share_list"),
+    path(team + "shares/new/", shares.share_create, name="share_create"),
+    path(team + "shares/settings/", shares.share_settings, name="share_settings"),
+    path(team + "shares/<uuid:link_code>/edit/", shares.share_edit, name="share_edit"),
+    path(team + "shares/<uuid:link_code>/revoke/", shares.share_revoke, name="share_revoke"),
 ]
 
 urlpatterns += [
@@ -76,6 +107,9 @@ urlpatterns += [
     path("hooks/akool/<str:token>/", hooks.akool_webhook, name="akool_webhook"),
     # Source images Akool fetches (uploads and "use as source"): see source_links.py.
     path("source/<str:token>/", hooks.source_image, name="source_image"),
+    # Share links: anyone holding one, no login (views/shares.py).
+    path("s/<str:token>/", shares.share_page, name="share_page"),
+    path("s/<str:token>/<int:number>/<sharekind:kind>/", shares.share_file, name="share_file"),
 ]
 
 urlpatterns += [

@@ -41,6 +41,11 @@ TEAM_URLS = [
     ("image_dismiss", "post", Role.MEMBER),
     ("image_retry", "post", Role.MEMBER),
     ("image_button", "post", Role.MEMBER),
+    ("share_list", "get", Role.MEMBER),
+    ("share_create", "post", Role.MEMBER),
+    ("share_settings", "post", Role.ADMIN),
+    ("share_edit", "post", Role.MEMBER),
+    ("share_revoke", "post", Role.MEMBER),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
@@ -54,8 +59,8 @@ def team_url(name, team, invitation):
     args = [team.code]
     if name == "invitation_revoke":
         args.append(invitation.code)
-    if name.startswith("image_"):
-        # The team check comes before the image is looked up, so any image code will do.
+    if name.startswith("image_") or name in ("share_edit", "share_revoke"):
+        # The team check comes before the image or link is looked up, so any code will do.
         args.append(uuid.uuid4())
     if name == "image_file":
         args.append("thumb")

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from generator import audit
-from generator.models import Generation, Invitation, Job, Team
+from generator.models import Generation, Invitation, Job, ShareLink, Team
 from tests.factories import make_generation, make_job
 
 OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator"]
@@ -15,7 +15,8 @@ OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator
 def rows(owner, member, team_a):
     Invitation.objects.create(team=team_a, email="x@example.com", invited_by=owner)
     generation = make_generation(team_a, owner, "a red fox")
-    make_job(generation=generation, akool_id="a" * 24)
+    job = make_job(generation=generation, akool_id="a" * 24)
+    ShareLink.create(team_a, owner, [job], password="not shown")
     audit.record(owner, team_a, audit.AuditAction.ROLE_CHANGED, target=member.email)
     return team_a
 

@@ -27,7 +27,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 
-from generator import account_forms
+from generator import account_forms, share_forms
 from generator import forms as app_forms
 from generator.models import (
     AuditEntry,
@@ -40,6 +40,7 @@ from generator.models import (
     Resolution,
     Role,
     Scale,
+    ShareLink,
     Team,
     User,
 )
@@ -83,9 +84,24 @@ MAY_CHANGE = {
     "image_dismiss": "admin",
     "image_retry": "member",
     "image_button": "member",
+    "share_create": "member",
+    "share_edit": "member",
+    "share_revoke": "member",
+    "share_settings": "admin",
+    "share_page": NOBODY,  # a password unlocks a cookie, never a row
     "akool_webhook": NOBODY,
 }
-COUNTED = (User, Team, Membership, Invitation, Generation, Job, Favourite, AuditEntry)
+COUNTED = (
+    User,
+    Team,
+    Membership,
+    Invitation,
+    Generation,
+    Job,
+    Favourite,
+    AuditEntry,
+    ShareLink,
+)
 EXAMPLES_PER_ENDPOINT = 4
 
 
@@ -115,7 +131,7 @@ def _form_fields():
     """{field name: [form fields of that name]} over the app's forms (and Django's auth forms
     it uses), so values can be drawn by kind: emails, numbers, dates, choices."""
     found = {}
-    for module in (app_forms, account_forms, auth_forms):
+    for module in (app_forms, account_forms, share_forms, auth_forms):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseForm):
                 for name, field in getattr(value, "base_fields", {}).items():
@@ -131,6 +147,7 @@ EXTRA_FIELDS = {
     "next": "text",
     "filters": "text",
     "team": "uuid",
+    "codes": "uuid",
 }
 
 
@@ -188,6 +205,8 @@ class World:
             "team_code": self.team.code,
             "job_code": self.job.code,
             "code": self.invitation.code,
+            "link_code": self.link.code,
+            "number": 1,
             "kind": "original",
             "token": self.team.webhook_token,
             "uidb64": "MQ",
@@ -200,7 +219,12 @@ class World:
         return [user.email for user in self.users.values() if user] + [self.invitation.email]
 
     def codes(self):
-        return [str(self.team.code), str(self.job.code), str(self.invitation.code)]
+        return [
+            str(self.team.code),
+            str(self.job.code),
+            str(self.invitation.code),
+            str(self.link.code),
+        ]
 
     def meaningful(self):
         return MEANINGFUL + self.emails() + self.codes() + [str(uuid.uuid4())]
@@ -222,7 +246,9 @@ def world(settings, tmp_path, team_a, team_b, owner, team_admin, member, viewer,
         "outsider": outsider,
         "anonymous": None,
     }
-    return World(team_a, users, job, invitation)
+    world = World(team_a, users, job, invitation)
+    world.link, _ = ShareLink.create(team_a, owner, [job])
+    return world
 
 
 def counts():

@@ -146,3 +146,32 @@ def reset_request(email, ip):
 
 def reset_refused_message(seconds):
     return f"Too many password reset requests from your network. Try again in {_in_words(seconds)}."
+
+
+# --- share-link passwords --------------------------------------------------------------------
+
+# Wrong passwords for one share link from one address: after this many within the window that
+# address waits for the window's end before trying that link again. Other visitors of the link
+# are not affected, and a link's password is short-lived by design.
+SHARE_FAILURE_LIMIT = 5
+SHARE_WINDOW_SECONDS = 15 * 60
+
+
+def _share_key(link_code, ip):
+    return _key("share", f"{link_code}|{ip}")
+
+
+def share_password_wait(link_code, ip):
+    """Seconds before this address may try this link's password again, 0 when it may now."""
+    count, started = cache.get(_share_key(link_code, ip)) or (0, 0)
+    if count < SHARE_FAILURE_LIMIT:
+        return 0
+    return max(0, started + SHARE_WINDOW_SECONDS - _now())
+
+
+def record_share_failure(link_code, ip):
+    _count_in_window(_share_key(link_code, ip), SHARE_WINDOW_SECONDS, _now())
+
+
+def share_lockout_message(seconds):
+    return f"Too many wrong passwords. Try again in {_in_words(seconds)}."

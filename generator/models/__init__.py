@@ -40,6 +40,12 @@ from .jobs import (
 )
 from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
 from .history import PromptHistory
+from .shares import (
+    EXPIRY_CHOICES,
+    ShareKind,
+    ShareLink,
+    ShareLinkQuerySet,
+)
 
 __all__ = [
     "BUTTONS",
@@ -58,6 +64,7 @@ __all__ = [
     "AuditEntry",
     "AuditQuerySet",
     "Backend",
+    "EXPIRY_CHOICES",
     "CardRemoval",
     "Failure",
     "Favourite",
@@ -73,6 +80,9 @@ __all__ = [
     "Resolution",
     "Role",
     "Scale",
+    "ShareKind",
+    "ShareLink",
+    "ShareLinkQuerySet",
     "State",
     "Team",
     "TeamQuerySet",

@@ -19,6 +19,10 @@ class AuditAction(models.TextChoices):
     IMAGE_DELETED = "image_deleted", "Image deleted"
     TEAM_TRANSFERRED = "team_transferred", "Team transferred"
     TEAM_DELETED = "team_deleted", "Team deleted"
+    SHARE_CREATED = "share_created", "Share link created"
+    SHARE_EDITED = "share_edited", "Share link edited"
+    SHARE_REVOKED = "share_revoked", "Share link revoked"
+    SHARING_CHANGED = "sharing_changed", "Sharing settings changed"
 
 
 class AppendOnly(Exception):

@@ -103,6 +103,12 @@ class Team(models.Model):
     min_role_i2i = models.CharField(
         max_length=10, choices=GENERATING_ROLES, default=Role.MEMBER, verbose_name="Image to image"
     )
+    # Share links (models/shares.py): an admin can turn them off, and then every link of the
+    # team stops working; "never expires" is offered only when allowed here.
+    sharing_enabled = models.BooleanField(default=True, verbose_name="Allow share links")
+    share_never_expires_allowed = models.BooleanField(
+        default=False, verbose_name="Allow share links that never expire"
+    )
 
     objects = TeamQuerySet.as_manager()
 

@@ -36,6 +36,7 @@ from ..models import (
     State,
 )
 from ..starters import retry, start_button
+from .shares import share_form_for
 
 PAGE_SIZE = 24
 # A poll names the pending cards it shows; more than a few pages of them is not a real page.
@@ -331,6 +332,7 @@ def detail_context(request, job, in_lightbox, error=""):
         use_as_source=job.state == State.DONE and can_use_as_source(team),
         error=error,
         took=_duration(job.created_at, job.stored_at),
+        share_form=share_form_for(membership, job),
     )
 
 
