@@ -45,6 +45,19 @@ class Derived:
     preview: bytes
     placeholder_color: str
 
+    @property
+    def facts(self):
+        """What a stored image's row records about it (the files themselves aside)."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "format": self.format,
+            "sha256": self.sha256,
+            "thumb_width": self.thumb_width,
+            "thumb_height": self.thumb_height,
+            "placeholder_color": self.placeholder_color,
+        }
+
 
 def sha256_of(fileobj, chunk=1 << 20):
     fileobj.seek(0)

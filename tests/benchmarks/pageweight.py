@@ -142,13 +142,7 @@ def seed(count, tmp):
                 thumbnail_2x=thumb_2x,
                 preview=preview,
                 original_bytes=size,
-                width=d.width,
-                height=d.height,
-                format=d.format,
-                sha256=d.sha256,
-                thumb_width=d.thumb_width,
-                thumb_height=d.thumb_height,
-                placeholder_color=d.placeholder_color,
+                **d.facts,
             )
         )
     Job.objects.bulk_create(jobs)
