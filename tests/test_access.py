@@ -41,6 +41,14 @@ TEAM_URLS = [
     ("image_dismiss", "post", Role.MEMBER),
     ("image_retry", "post", Role.MEMBER),
     ("image_button", "post", Role.MEMBER),
+    ("image_tags", "post", Role.MEMBER),
+    # Starring is personal; the other bulk actions check the member role inside.
+    ("studio_bulk", "post", Role.VIEWER),
+    ("studio_bulk_count", "get", Role.VIEWER),
+    ("board_list", "get", Role.VIEWER),
+    ("board_create", "post", Role.MEMBER),
+    ("board_edit", "post", Role.MEMBER),
+    ("board_delete", "post", Role.MEMBER),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
@@ -56,6 +64,9 @@ def team_url(name, team, invitation):
         args.append(invitation.code)
     if name.startswith("image_"):
         # The team check comes before the image is looked up, so any image code will do.
+        args.append(uuid.uuid4())
+    if name in ("board_edit", "board_delete"):
+        # Like images: the team check comes first, so any board code will do.
         args.append(uuid.uuid4())
     if name == "image_file":
         args.append("thumb")

@@ -40,8 +40,10 @@ from .jobs import (
 )
 from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
 from .history import PromptHistory
+from .boards import BOARD_NAME_MAX, TAG_NAME_MAX, Board, BoardImage, JobTag, Tag, clean_tag_name
 
 __all__ = [
+    "BOARD_NAME_MAX",
     "BUTTONS",
     "FILE_FIELDS",
     "FOLLOWED_STATES",
@@ -52,12 +54,15 @@ __all__ = [
     "ROLE_RANK",
     "SCALE_ASPECTS",
     "SETTLED_UNWELL",
+    "TAG_NAME_MAX",
     "UNREADABLE_KEY",
     "AppendOnly",
     "AuditAction",
     "AuditEntry",
     "AuditQuerySet",
     "Backend",
+    "Board",
+    "BoardImage",
     "CardRemoval",
     "Failure",
     "Favourite",
@@ -66,6 +71,7 @@ __all__ = [
     "InvitationQuerySet",
     "Job",
     "JobQuerySet",
+    "JobTag",
     "Membership",
     "Mode",
     "PollerLease",
@@ -74,10 +80,12 @@ __all__ = [
     "Role",
     "Scale",
     "State",
+    "Tag",
     "Team",
     "TeamQuerySet",
     "User",
     "UserManager",
     "_invite_expiry",
+    "clean_tag_name",
     "_webhook_token",
 ]
