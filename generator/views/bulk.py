@@ -139,7 +139,8 @@ def bulk(request, team_code):
                 )
                 message = f"Put {_plural(len(added))} on “{board.name}”."
                 if len(added) < len(jobs):
-                    message += f" {_plural(len(jobs) - len(added))} were on it already."
+                    left = len(jobs) - len(added)
+                    message += f" {_plural(left)} {'was' if left == 1 else 'were'} on it already."
         else:
             allowed = [job for job in jobs if membership.may_delete(job)]
             gone = delete_images(user, team, allowed)
