@@ -48,7 +48,10 @@
     if (grid) {
       grid.classList.toggle("is-selecting", ticked > 0 || all !== null);
     }
-    bar.classList.toggle("is-active", ticked > 0 || all !== null);
+    // After an action the bar stays to say what happened, until the next selection or Esc.
+    var status = document.getElementById("bulk-status");
+    var said = !!(status && status.textContent.trim());
+    bar.classList.toggle("is-active", ticked > 0 || all !== null || said);
     var count = document.getElementById("bulk-count");
     if (count) {
       count.textContent = all !== null ? "" : ticked === 1 ? "1 image selected" : ticked + " images selected";
@@ -59,7 +62,15 @@
     boxes().forEach(function (box) { box.checked = on; });
   }
 
+  function say(text) {
+    var status = document.getElementById("bulk-status");
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
   function clear() {
+    say("");
     leaveAll();
     tickAll(false);
     anchor = null;
@@ -79,6 +90,7 @@
         });
       }
       anchor = box;
+      say("");
       if (!box.checked) {
         leaveAll();
       }
