@@ -20,6 +20,20 @@ def clean_tag_name(text):
     return " ".join((text or "").split())[:TAG_NAME_MAX]
 
 
+def _link(through, field, owner, jobs, user):
+    """Link `jobs` to `owner` (a board or tag) through the `through` rows, by `user`; jobs
+    linked already stay as they were. Returns the jobs newly linked."""
+    present = set(
+        through.objects.filter(**{field: owner}, job__in=jobs).values_list("job_id", flat=True)
+    )
+    added = [job for job in jobs if job.pk not in present]
+    through.objects.bulk_create(
+        [through(**{field: owner}, job=job, added_by=user) for job in added],
+        ignore_conflicts=True,
+    )
+    return added
+
+
 class Board(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="boards")
@@ -41,17 +55,8 @@ class Board(models.Model):
         return self.name
 
     def add_jobs(self, jobs, user):
-        """Put `jobs` on this board (those already on it stay as they were). Returns the
-        jobs that were added."""
-        present = set(
-            BoardImage.objects.filter(board=self, job__in=jobs).values_list("job_id", flat=True)
-        )
-        added = [job for job in jobs if job.pk not in present]
-        BoardImage.objects.bulk_create(
-            [BoardImage(board=self, job=job, added_by=user) for job in added],
-            ignore_conflicts=True,
-        )
-        return added
+        """Put `jobs` on this board; returns those that were not on it yet."""
+        return _link(BoardImage, "board", self, jobs, user)
 
 
 class BoardImage(models.Model):
@@ -96,14 +101,7 @@ class Tag(models.Model):
 
     def add_jobs(self, jobs, user):
         """Tag `jobs`; returns those that did not carry the tag yet."""
-        present = set(
-            JobTag.objects.filter(tag=self, job__in=jobs).values_list("job_id", flat=True)
-        )
-        added = [job for job in jobs if job.pk not in present]
-        JobTag.objects.bulk_create(
-            [JobTag(tag=self, job=job, added_by=user) for job in added], ignore_conflicts=True
-        )
-        return added
+        return _link(JobTag, "tag", self, jobs, user)
 
 
 class JobTag(models.Model):

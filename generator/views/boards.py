@@ -12,7 +12,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from .. import audit
 from ..access import team_access, team_context
-from ..models import Board, Job, JobTag, Role, Tag, clean_tag_name
+from ..models import Board, JobTag, Role, Tag, clean_tag_name
+from .gallery import detail_context, team_job
 
 
 class BoardForm(forms.ModelForm):
@@ -137,11 +138,6 @@ def board_delete(request, team_code, board_code):
     return redirect("board_list", membership.team.code)
 
 
-def tags_context(job):
-    """What an image's tag list (_image_tags.html) needs besides the team context and job."""
-    return {"job_tags": list(job.tags.all()), "tag_names": Tag.objects.names(job.team_id)}
-
-
 @vary_on_headers("HX-Request")
 @require_POST
 @login_required
@@ -149,7 +145,7 @@ def image_tags(request, team_code, job_code):
     """Add (`add`) or remove (`remove`) one tag on an image; members and up."""
     membership = team_access(request, team_code, Role.MEMBER)
     team = membership.team
-    job = get_object_or_404(Job.objects.select_related("team"), team=team, code=job_code)
+    job = team_job(team, job_code)
     added = clean_tag_name(request.POST.get("add"))
     removed = clean_tag_name(request.POST.get("remove"))
     with transaction.atomic():
@@ -174,6 +170,4 @@ def image_tags(request, team_code, job_code):
             )
     if not request.htmx:
         return redirect("image_detail", team.code, job.code)
-    return render(
-        request, "generator/_image_tags.html", team_context(request, job=job, **tags_context(job))
-    )
+    return render(request, "generator/_image_tags.html", detail_context(request, job, True))

@@ -55,18 +55,15 @@ def selected_images(request, team):
     return jobs.filter(code__in=_codes(request.POST.getlist("codes")))
 
 
-def _others(jobs, user):
-    return [job for job in jobs if job.author_id != user.pk]
-
-
-def _audit_others(request, team, action, others, **details):
-    """One entry for a bulk change that touched other people's images."""
+def _audit_others(request, team, action, jobs, **details):
+    """One entry for a bulk change, when it touched other people's images."""
+    others = [job for job in jobs if job.author_id != request.user.pk]
     if others:
         audit.record(
             request.user,
             team,
             action,
-            target=f"{len(others)} image{'s' if len(others) != 1 else ''}",
+            target=_plural(len(others)),
             images=[str(job.code) for job in others[:AUDIT_CODES]],
             **details,
         )
@@ -114,13 +111,7 @@ def bulk(request, team_code):
             else:
                 tag = Tag.objects.named(team, name)
                 added = tag.add_jobs(jobs, user)
-                _audit_others(
-                    request,
-                    team,
-                    audit.AuditAction.IMAGE_TAGS,
-                    _others(added, user),
-                    added=tag.name,
-                )
+                _audit_others(request, team, audit.AuditAction.IMAGE_TAGS, added, added=tag.name)
                 message = f"Tagged {_plural(len(added))} “{tag.name}”."
                 if len(added) < len(jobs):
                     message += f" {_plural(len(jobs) - len(added))} had it already."
@@ -131,11 +122,7 @@ def bulk(request, team_code):
             else:
                 added = board.add_jobs(jobs, user)
                 _audit_others(
-                    request,
-                    team,
-                    audit.AuditAction.BOARD_IMAGES,
-                    _others(added, user),
-                    board=board.name,
+                    request, team, audit.AuditAction.BOARD_IMAGES, added, board=board.name
                 )
                 message = f"Put {_plural(len(added))} on “{board.name}”."
                 if len(added) < len(jobs):

@@ -34,9 +34,9 @@ from ..models import (
     Job,
     Role,
     State,
+    Tag,
 )
 from ..starters import retry, start_button
-from .boards import tags_context
 
 PAGE_SIZE = 24
 # A poll names the pending cards it shows; more than a few pages of them is not a real page.
@@ -332,7 +332,8 @@ def detail_context(request, job, in_lightbox, error=""):
         use_as_source=job.state == State.DONE and can_use_as_source(team),
         error=error,
         took=_duration(job.created_at, job.stored_at),
-        **tags_context(job),
+        job_tags=list(job.tags.all()),
+        tag_names=Tag.objects.names(team),
     )
 
 
