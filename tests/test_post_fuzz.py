@@ -31,15 +31,19 @@ from generator import account_forms
 from generator import forms as app_forms
 from generator.models import (
     AuditEntry,
+    Board,
+    BoardImage,
     Favourite,
     Generation,
     Invitation,
     Job,
+    JobTag,
     Membership,
     Mode,
     Resolution,
     Role,
     Scale,
+    Tag,
     Team,
     User,
 )
@@ -83,9 +87,27 @@ MAY_CHANGE = {
     "image_dismiss": "admin",
     "image_retry": "member",
     "image_button": "member",
+    "image_tags": "member",
+    "studio_bulk": "viewer",  # stars are personal; the other actions need a member
+    "board_create": "member",
+    "board_edit": "member",
+    "board_delete": "member",
     "akool_webhook": NOBODY,
 }
-COUNTED = (User, Team, Membership, Invitation, Generation, Job, Favourite, AuditEntry)
+COUNTED = (
+    User,
+    Team,
+    Membership,
+    Invitation,
+    Generation,
+    Job,
+    Favourite,
+    AuditEntry,
+    Board,
+    BoardImage,
+    Tag,
+    JobTag,
+)
 EXAMPLES_PER_ENDPOINT = 4
 
 
@@ -131,6 +153,14 @@ EXTRA_FIELDS = {
     "next": "text",
     "filters": "text",
     "team": "uuid",
+    "action": "text",
+    "codes": "uuid",
+    "all": "text",
+    "board": "uuid",
+    "tag": "text",
+    "add": "text",
+    "remove": "text",
+    "description": "text",
 }
 
 
@@ -149,6 +179,10 @@ MEANINGFUL = [
     *Resolution.values,
     "U1",
     "V4",
+    "star",
+    "tag",
+    "board",
+    "delete",
     "card",
     "detail",
     "sandbox",
@@ -180,14 +214,16 @@ FILES = [_png(), b"", b"\x89PNG\r\n\x1a\n", b"<html><script>alert(1)</script></h
 
 
 class World:
-    def __init__(self, team, users, job, invitation):
+    def __init__(self, team, users, job, invitation, board):
         self.team, self.users, self.job, self.invitation = team, users, job, invitation
+        self.board = board
 
     def url(self, name):
         values = {
             "team_code": self.team.code,
             "job_code": self.job.code,
             "code": self.invitation.code,
+            "board_code": self.board.code,
             "kind": "original",
             "token": self.team.webhook_token,
             "uidb64": "MQ",
@@ -200,7 +236,12 @@ class World:
         return [user.email for user in self.users.values() if user] + [self.invitation.email]
 
     def codes(self):
-        return [str(self.team.code), str(self.job.code), str(self.invitation.code)]
+        return [
+            str(self.team.code),
+            str(self.job.code),
+            str(self.invitation.code),
+            str(self.board.code),
+        ]
 
     def meaningful(self):
         return MEANINGFUL + self.emails() + self.codes() + [str(uuid.uuid4())]
@@ -222,7 +263,9 @@ def world(settings, tmp_path, team_a, team_b, owner, team_admin, member, viewer,
         "outsider": outsider,
         "anonymous": None,
     }
-    return World(team_a, users, job, invitation)
+    board = Board.objects.create(team=team_a, name="Picks", created_by=owner)
+    board.add_jobs([job], owner)
+    return World(team_a, users, job, invitation, board)
 
 
 def counts():
