@@ -67,7 +67,14 @@ def test_bulk_tag_and_select_all_matching_reach_images_not_loaded(
 ):
     start = timezone.now() - timedelta(days=1)
     harbour = [
-        make_image(sandbox_team, member, f"harbour {i}", created_at=start + timedelta(seconds=i))
+        # With files: a thumbnail that fails to load would be a console error.
+        make_image(
+            sandbox_team,
+            member,
+            f"harbour {i}",
+            created_at=start + timedelta(seconds=i),
+            files=True,
+        )
         for i in range(30)
     ]
     page = open_as(member, viewport={"width": 1280, "height": 900})
