@@ -15,7 +15,9 @@ from .models import (
     MODEL_FOR_MODE,
     PENDING_STATES,
     SETTLED_UNWELL,
+    TAG_NAME_MAX,
     AuditAction,
+    Board,
     Favourite,
     Generation,
     Membership,
@@ -25,6 +27,7 @@ from .models import (
     Scale,
     State,
     Team,
+    clean_tag_name,
 )
 from .pricing import MAX_BATCH
 from .search import search_generations
@@ -84,12 +87,22 @@ class GenerationForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
 
+    board = forms.ModelChoiceField(
+        queryset=Board.objects.none(),
+        required=False,
+        to_field_name="code",
+        empty_label="No board",
+        label="Into board",
+        help_text="The new images are put on this board too.",
+    )
+
     def __init__(self, *args, team, role=None, **kwargs):
         """`role`: the person's role in the team, to apply (and show) the team's role rules;
         None for callers that only validate the request itself."""
         self.team = team
         self.role = role
         super().__init__(*args, **kwargs)
+        self.fields["board"].queryset = Board.objects.filter(team=team)
         if not self.is_bound:
             self.initial.setdefault("resolution", team.default_resolution)
         self.max_batch = self.fields["batch"].max_value
@@ -363,8 +376,11 @@ class GalleryFilters(forms.Form):
         required=False, label="Resolution", choices=[("", "Any resolution"), *Resolution.choices]
     )
     fav = forms.BooleanField(required=False, label="Favourites")
+    # A board's public code; a board of another team matches none of this team's images.
+    board = forms.UUIDField(required=False, label="Board")
+    tag = forms.CharField(required=False, max_length=TAG_NAME_MAX, label="Tag")
 
-    NAMES = ("q", "who", "status", "mode", "resolution", "fav")
+    NAMES = ("q", "who", "status", "mode", "resolution", "fav", "board", "tag")
 
     def __init__(self, data):
         super().__init__({k: data.get(k) for k in self.NAMES if data.get(k) is not None})
@@ -374,6 +390,12 @@ class GalleryFilters(forms.Form):
             for name in self.NAMES
             if self.cleaned_data.get(name) not in (None, "", False)
         }
+        if "board" in self.values:
+            self.values["board"] = str(self.values["board"])
+        if "tag" in self.values:
+            self.values["tag"] = clean_tag_name(self.values["tag"])
+            if not self.values["tag"]:
+                del self.values["tag"]
         if "q" in self.values:
             self.values["q"] = " ".join(self.values["q"].split())
             if not self.values["q"]:
@@ -410,6 +432,10 @@ class GalleryFilters(forms.Form):
             # From the person's (few) favourites, not a favourite lookup per gallery row: the
             # latter costs a walk over the whole team's gallery.
             jobs = jobs.filter(pk__in=Favourite.objects.filter(user=user).values("job_id"))
+        if v.get("board"):
+            jobs = jobs.filter(board_entries__board__code=v["board"])
+        if v.get("tag"):
+            jobs = jobs.filter(tag_entries__tag__name__iexact=v["tag"])
         if v.get("q"):
             jobs = search_generations(jobs, v["q"], prefix="generation__")
         return jobs

@@ -15,12 +15,13 @@ from .queue import enqueue
 from .tasks import apply_status, submit_button, submit_generation
 
 
-def start_generation(generation, save=None):
+def start_generation(generation, save=None, board=None):
     """1. Check the role rules and reserve the estimate (raises RoleNotAllowed /
     BudgetExceeded, both ValueErrors with a sentence for the person). 2. `save()` a generation
     that is not stored yet, so a refused request stores nothing, not even its upload; `save`
-    returns the stored generation. 3. Create its draft jobs, note the prompt in its author's
-    history and queue its single create call. Returns the jobs."""
+    returns the stored generation. 3. Create its draft jobs (on `board` too, when given, in
+    the same transaction, so a board's live page sees them as they appear), note the prompt
+    in its author's history and queue its single create call. Returns the jobs."""
     cost = estimate_credits(generation.resolution, generation.batch)
     with transaction.atomic():
         team = budgets.reserve(generation.team, generation.author, cost)
@@ -34,6 +35,8 @@ def start_generation(generation, save=None):
         if save is not None:
             generation = save()
         jobs = generation.create_jobs()
+        if board is not None:
+            board.add_jobs(jobs, generation.author)
         PromptHistory.record(generation)
         enqueue(submit_generation, generation.pk)
     return jobs

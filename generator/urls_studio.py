@@ -6,7 +6,7 @@ studio page itself (`studio`, the prefix alone).
 
 from django.urls import path, register_converter
 
-from .views import files, gallery, history, studio
+from .views import boards, bulk, files, gallery, history, studio
 
 
 class ImageKind:
@@ -37,4 +37,11 @@ urlpatterns = [
     path(image + "dismiss/", gallery.image_dismiss, name="image_dismiss"),
     path(image + "retry/", gallery.image_retry, name="image_retry"),
     path(image + "button/", gallery.image_button, name="image_button"),
+    path(image + "tags/", boards.image_tags, name="image_tags"),
+    path("bulk/", bulk.bulk, name="studio_bulk"),
+    path("bulk/count/", bulk.bulk_count, name="studio_bulk_count"),
+    path("boards/", boards.board_list, name="board_list"),
+    path("boards/new/", boards.board_create, name="board_create"),
+    path("boards/<uuid:board_code>/edit/", boards.board_edit, name="board_edit"),
+    path("boards/<uuid:board_code>/delete/", boards.board_delete, name="board_delete"),
 ]

@@ -46,6 +46,14 @@ TEAM_URLS = [
     ("share_settings", "post", Role.ADMIN),
     ("share_edit", "post", Role.MEMBER),
     ("share_revoke", "post", Role.MEMBER),
+    ("image_tags", "post", Role.MEMBER),
+    # Starring is personal; the other bulk actions check the member role inside.
+    ("studio_bulk", "post", Role.VIEWER),
+    ("studio_bulk_count", "get", Role.VIEWER),
+    ("board_list", "get", Role.VIEWER),
+    ("board_create", "post", Role.MEMBER),
+    ("board_edit", "post", Role.MEMBER),
+    ("board_delete", "post", Role.MEMBER),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
@@ -61,6 +69,9 @@ def team_url(name, team, invitation):
         args.append(invitation.code)
     if name.startswith("image_") or name in ("share_edit", "share_revoke"):
         # The team check comes before the image or link is looked up, so any code will do.
+        args.append(uuid.uuid4())
+    if name in ("board_edit", "board_delete"):
+        # Like images: the team check comes first, so any board code will do.
         args.append(uuid.uuid4())
     if name == "image_file":
         args.append("thumb")

@@ -31,16 +31,20 @@ from generator import account_forms, share_forms
 from generator import forms as app_forms
 from generator.models import (
     AuditEntry,
+    Board,
+    BoardImage,
     Favourite,
     Generation,
     Invitation,
     Job,
+    JobTag,
     Membership,
     Mode,
     Resolution,
     Role,
     Scale,
     ShareLink,
+    Tag,
     Team,
     User,
 )
@@ -89,6 +93,11 @@ MAY_CHANGE = {
     "share_revoke": "member",
     "share_settings": "admin",
     "share_page": NOBODY,  # a password unlocks a cookie, never a row
+    "image_tags": "member",
+    "studio_bulk": "viewer",  # stars are personal; the other actions need a member
+    "board_create": "member",
+    "board_edit": "member",
+    "board_delete": "member",
     "akool_webhook": NOBODY,
 }
 COUNTED = (
@@ -101,6 +110,10 @@ COUNTED = (
     Favourite,
     AuditEntry,
     ShareLink,
+    Board,
+    BoardImage,
+    Tag,
+    JobTag,
 )
 EXAMPLES_PER_ENDPOINT = 4
 
@@ -147,7 +160,14 @@ EXTRA_FIELDS = {
     "next": "text",
     "filters": "text",
     "team": "uuid",
+    "action": "text",
     "codes": "uuid",
+    "all": "text",
+    "board": "uuid",
+    "tag": "text",
+    "add": "text",
+    "remove": "text",
+    "description": "text",
 }
 
 
@@ -166,6 +186,10 @@ MEANINGFUL = [
     *Resolution.values,
     "U1",
     "V4",
+    "star",
+    "tag",
+    "board",
+    "delete",
     "card",
     "detail",
     "sandbox",
@@ -197,8 +221,9 @@ FILES = [_png(), b"", b"\x89PNG\r\n\x1a\n", b"<html><script>alert(1)</script></h
 
 
 class World:
-    def __init__(self, team, users, job, invitation):
+    def __init__(self, team, users, job, invitation, board):
         self.team, self.users, self.job, self.invitation = team, users, job, invitation
+        self.board = board
 
     def url(self, name):
         values = {
@@ -207,6 +232,7 @@ class World:
             "code": self.invitation.code,
             "link_code": self.link.code,
             "number": 1,
+            "board_code": self.board.code,
             "kind": "original",
             "token": self.team.webhook_token,
             "uidb64": "MQ",
@@ -224,6 +250,7 @@ class World:
             str(self.job.code),
             str(self.invitation.code),
             str(self.link.code),
+            str(self.board.code),
         ]
 
     def meaningful(self):
@@ -246,7 +273,9 @@ def world(settings, tmp_path, team_a, team_b, owner, team_admin, member, viewer,
         "outsider": outsider,
         "anonymous": None,
     }
-    world = World(team_a, users, job, invitation)
+    board = Board.objects.create(team=team_a, name="Picks", created_by=owner)
+    board.add_jobs([job], owner)
+    world = World(team_a, users, job, invitation, board)
     world.link, _ = ShareLink.create(team_a, owner, [job])
     return world
 

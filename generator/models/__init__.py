@@ -46,8 +46,10 @@ from .shares import (
     ShareLink,
     ShareLinkQuerySet,
 )
+from .boards import BOARD_NAME_MAX, TAG_NAME_MAX, Board, BoardImage, JobTag, Tag, clean_tag_name
 
 __all__ = [
+    "BOARD_NAME_MAX",
     "BUTTONS",
     "FILE_FIELDS",
     "FOLLOWED_STATES",
@@ -58,6 +60,7 @@ __all__ = [
     "ROLE_RANK",
     "SCALE_ASPECTS",
     "SETTLED_UNWELL",
+    "TAG_NAME_MAX",
     "UNREADABLE_KEY",
     "AppendOnly",
     "AuditAction",
@@ -65,6 +68,8 @@ __all__ = [
     "AuditQuerySet",
     "Backend",
     "EXPIRY_CHOICES",
+    "Board",
+    "BoardImage",
     "CardRemoval",
     "Failure",
     "Favourite",
@@ -73,6 +78,7 @@ __all__ = [
     "InvitationQuerySet",
     "Job",
     "JobQuerySet",
+    "JobTag",
     "Membership",
     "Mode",
     "PollerLease",
@@ -84,10 +90,12 @@ __all__ = [
     "ShareLink",
     "ShareLinkQuerySet",
     "State",
+    "Tag",
     "Team",
     "TeamQuerySet",
     "User",
     "UserManager",
     "_invite_expiry",
+    "clean_tag_name",
     "_webhook_token",
 ]

@@ -17,6 +17,10 @@ class AuditAction(models.TextChoices):
     ROLE_CHANGED = "role_changed", "Role changed"
     BUDGET_CHANGED = "budget_changed", "Budget changed"
     IMAGE_DELETED = "image_deleted", "Image deleted"
+    # Boards and tags are shared by the team: changes to other people's images are logged.
+    BOARD_IMAGES = "board_images", "Images put on a board"
+    BOARD_DELETED = "board_deleted", "Board deleted"
+    IMAGE_TAGS = "image_tags", "Image tags changed"
     TEAM_TRANSFERRED = "team_transferred", "Team transferred"
     TEAM_DELETED = "team_deleted", "Team deleted"
     SHARE_CREATED = "share_created", "Share link created"

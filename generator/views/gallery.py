@@ -34,6 +34,7 @@ from ..models import (
     Job,
     Role,
     State,
+    Tag,
 )
 from ..starters import retry, start_button
 from .shares import share_form_for
@@ -333,6 +334,8 @@ def detail_context(request, job, in_lightbox, error=""):
         error=error,
         took=_duration(job.created_at, job.stored_at),
         share_form=share_form_for(membership, job),
+        job_tags=list(job.tags.all()),
+        tag_names=Tag.objects.names(team),
     )
 
 
@@ -417,22 +420,8 @@ def image_delete(request, team_code, job_code):
             status=409,
             content_type="text/plain",
         )
-    names = [f.name for f in job.stored_files]
-    storage = job.original.storage
     with transaction.atomic():
-        deleted, _ = Job.objects.filter(pk=job.pk).exclude(state__in=PENDING_STATES).delete()
-        if deleted:
-            CardRemoval.record(team, job.code)
-            audit.record(
-                request.user,
-                team,
-                audit.AuditAction.IMAGE_DELETED,
-                target=f"image {job.code}",
-                prompt=job.generation.prompt[:200],
-                author=job.author.email if job.author else "",
-            )
-        # Files go only once the row is gone for good; a rollback keeps both.
-        transaction.on_commit(lambda: [storage.delete(name) for name in names])
+        deleted = delete_images(request.user, team, [job])
     if not deleted:
         return HttpResponse(
             "This image changed meanwhile; reload and try again.",
@@ -460,6 +449,38 @@ def image_dismiss(request, team_code, job_code):
     if not request.htmx:
         return redirect(_studio_url(request.membership.team, request))
     return _removed(request, job)
+
+
+def delete_images(user, team, jobs):
+    """Delete finished images (jobs with generation and author loaded) that the caller may
+    delete: rows, tombstones for open galleries, one audit entry each, and their files once
+    the transaction commits (a rollback keeps both). Jobs that are pending meanwhile stay.
+    Call inside a transaction. Returns the jobs deleted."""
+    jobs = {job.pk: job for job in jobs}
+    ids = set(
+        Job.objects.select_for_update()
+        .filter(pk__in=jobs)
+        .exclude(state__in=PENDING_STATES)
+        .values_list("pk", flat=True)
+    )
+    gone = [job for pk, job in jobs.items() if pk in ids]
+    if not gone:
+        return []
+    Job.objects.filter(pk__in=ids).delete()
+    CardRemoval.record(team, *(job.code for job in gone))
+    for job in gone:
+        audit.record(
+            user,
+            team,
+            audit.AuditAction.IMAGE_DELETED,
+            target=f"image {job.code}",
+            prompt=job.generation.prompt[:200],
+            author=job.author.email if job.author else "",
+        )
+    names = [f.name for job in gone for f in job.stored_files]
+    storage = gone[0].original.storage
+    transaction.on_commit(lambda: [storage.delete(name) for name in names])
+    return gone
 
 
 def _removable_job(request, team_code, job_code, action):

@@ -18,6 +18,7 @@ from ..lib.storage import StorageUnavailable
 from ..models import Generation, Job, Mode, PromptHistory, Role, Scale, State
 from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
+from .boards import gallery_boards
 from .gallery import can_use_as_source, gallery_context, new_cards_response
 
 # After a generation starts the form keeps everything but an upload (a file input cannot be
@@ -109,13 +110,22 @@ def form_context(form, team, notice=""):
     }
 
 
+def _gallery(request):
+    """The gallery's context, with the team's boards and tags for its filters and bulk bar."""
+    context = gallery_context(request, request.GET.get("before"))
+    context.update(gallery_boards(request.membership.team, context["filters"]))
+    return context
+
+
 def _page(request, form=None, notice=""):
     membership = request.membership
     team = membership.team
-    context = gallery_context(request, request.GET.get("before"))
+    context = _gallery(request)
     if context["can_generate"]:
         if form is None:
             initial, notice = _prefill(request, team)
+            # On a board's page new images go on that board unless the person says otherwise.
+            initial.setdefault("board", context["filters"].values.get("board"))
             form = GenerationForm(team=team, role=membership.role, initial=initial)
         context.update(form_context(form, team, notice))
     if membership.is_admin:
@@ -135,7 +145,7 @@ def studio(request, team_code):
         and request.htmx.target == "gallery"
         and not request.htmx.history_restore_request
     ):
-        context = gallery_context(request, request.GET.get("before"))
+        context = _gallery(request)
         response = render(request, "generator/studio.html#gallery", context)
         push_url(response, f"{context['studio_url']}{context['filter_query']}")
         return response
@@ -160,7 +170,11 @@ def generate(request, team_code):
         try:
             # The budget is checked before anything is saved, so a refused request stores
             # no upload.
-            jobs = start_generation(form.build(request.user), save=lambda: form.save(request.user))
+            jobs = start_generation(
+                form.build(request.user),
+                save=lambda: form.save(request.user),
+                board=form.cleaned_data.get("board"),
+            )
             generation = jobs[0].generation
         except (budgets.BudgetExceeded, budgets.RoleNotAllowed) as refusal:
             form.add_error(None, str(refusal))

@@ -2,7 +2,8 @@
 // image page. Keys act on the open lightbox, else the image page, else the focused card,
 // through the controls already there (star form, download link, delete form with its
 // confirm, U/V buttons, the Re-run link): a key does what a click does, nothing more.
-// ←/→ in the lightbox and on the image page belong to studio.js (browsing newer/older).
+// ←/→ in the lightbox and on the image page belong to studio.js (browsing newer/older);
+// "x" ticks the focused card's selection box, which select.js follows like a click.
 // One listener on the document, added once: swapped-in cards need no wiring.
 (function () {
   "use strict";
@@ -213,6 +214,11 @@
       }
       if (key === "Escape" && card) {
         card.blur();
+        return;
+      }
+      if (key === "x" && card) {
+        event.preventDefault();
+        card.querySelector(".select-box") && card.querySelector(".select-box").click();
         return;
       }
       if (key === "Enter" && card && document.activeElement === card) {
