@@ -183,23 +183,22 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
         assert written.tobytes() == original.tobytes()
 
     # Opening the original is a presigned link to the bucket that dies in five minutes.
-    for download in (False,):
-        response = owner_client.get(url("original", download=download))
-        assert response.status_code == 302
-        assert response["Cache-Control"] == "private, no-store"
-        link = response["Location"]
-        assert link.startswith(f"{s3_endpoint}/{BUCKET}/")
-        query = parse_qs(urlparse(link).query)
-        assert query["X-Amz-Expires"] == ["300"]
-        assert query["response-content-type"] == ["image/png"]
-        disposition = query["response-content-disposition"][0]
-        assert disposition.startswith("attachment" if download else "inline")
-        fetched = requests.get(link, timeout=10)
-        assert fetched.status_code == 200
-        assert fetched.content == stored
-        # Without the signature the bucket refuses: the objects are private.
-        bare = requests.get(link.split("?")[0], timeout=10)
-        assert bare.status_code == 403
+    response = owner_client.get(url("original"))
+    assert response.status_code == 302
+    assert response["Cache-Control"] == "private, no-store"
+    link = response["Location"]
+    assert link.startswith(f"{s3_endpoint}/{BUCKET}/")
+    query = parse_qs(urlparse(link).query)
+    assert query["X-Amz-Expires"] == ["300"]
+    assert query["response-content-type"] == ["image/png"]
+    disposition = query["response-content-disposition"][0]
+    assert disposition.startswith("inline")
+    fetched = requests.get(link, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.content == stored
+    # Without the signature the bucket refuses: the objects are private.
+    bare = requests.get(link.split("?")[0], timeout=10)
+    assert bare.status_code == 403
 
     # Outsiders: 404 for every kind, and never a link.
     for kind in ("thumb", "preview", "original"):
