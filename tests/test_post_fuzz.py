@@ -83,6 +83,7 @@ MAY_CHANGE = {
     "image_dismiss": "admin",
     "image_retry": "member",
     "image_button": "member",
+    "studio_zip": NOBODY,  # a download: it changes nothing
     "akool_webhook": NOBODY,
 }
 COUNTED = (User, Team, Membership, Invitation, Generation, Job, Favourite, AuditEntry)
