@@ -41,6 +41,7 @@ TEAM_URLS = [
     ("image_dismiss", "post", Role.MEMBER),
     ("image_retry", "post", Role.MEMBER),
     ("image_button", "post", Role.MEMBER),
+    ("studio_zip", "post", Role.VIEWER),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
