@@ -6,7 +6,7 @@ studio page itself (`studio`, the prefix alone).
 
 from django.urls import path, register_converter
 
-from .views import boards, bulk, files, gallery, history, studio
+from .views import boards, bulk, downloads, files, gallery, history, studio
 
 
 class ImageKind:
@@ -28,6 +28,7 @@ urlpatterns = [
     path("estimate/", studio.estimate, name="studio_estimate"),
     path("form/", studio.generate_form, name="studio_form"),
     path("prompts/", history.prompt_history, name="prompt_history"),
+    path("zip/", downloads.studio_zip, name="studio_zip"),
     path("gallery/", gallery.gallery_page, name="studio_gallery"),
     path("poll/", gallery.poll, name="studio_poll"),
     path(image, gallery.image_detail, name="image_detail"),

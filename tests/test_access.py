@@ -54,6 +54,7 @@ TEAM_URLS = [
     ("board_create", "post", Role.MEMBER),
     ("board_edit", "post", Role.MEMBER),
     ("board_delete", "post", Role.MEMBER),
+    ("studio_zip", "post", Role.VIEWER),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 

@@ -98,6 +98,7 @@ MAY_CHANGE = {
     "board_create": "member",
     "board_edit": "member",
     "board_delete": "member",
+    "studio_zip": NOBODY,  # a download: it changes nothing
     "akool_webhook": NOBODY,
 }
 COUNTED = (

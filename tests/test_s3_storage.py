@@ -7,6 +7,7 @@ link at all.
 """
 
 import hashlib
+import io
 import json
 import os
 import socket
@@ -19,10 +20,11 @@ import pytest
 import requests
 from django.test import Client
 from django.urls import reverse
+from PIL import Image
 
 from generator.models import Job, Role, State
 from generator.starters import start_generation
-from tests.factories import make_generation, make_job, make_team, make_user
+from tests.factories import image_bytes, make_generation, make_job, make_team, make_user
 from tests.fixtures_pipeline import wait_for
 
 BUCKET = "akool-media-test"
@@ -169,24 +171,34 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
         body = b"".join(response.streaming_content)
         assert body[:4] == b"RIFF" and body[8:12] == b"WEBP"
 
-    # The original is a presigned link to the bucket that dies in five minutes.
-    for download in (False, True):
-        response = owner_client.get(url("original", download=download))
-        assert response.status_code == 302
-        assert response["Cache-Control"] == "private, no-store"
-        link = response["Location"]
-        assert link.startswith(f"{s3_endpoint}/{BUCKET}/")
-        query = parse_qs(urlparse(link).query)
-        assert query["X-Amz-Expires"] == ["300"]
-        assert query["response-content-type"] == ["image/png"]
-        disposition = query["response-content-disposition"][0]
-        assert disposition.startswith("attachment" if download else "inline")
-        fetched = requests.get(link, timeout=10)
-        assert fetched.status_code == 200
-        assert fetched.content == stored
-        # Without the signature the bucket refuses: the objects are private.
-        bare = requests.get(link.split("?")[0], timeout=10)
-        assert bare.status_code == 403
+    # A download carries the prompt and parameters inside the file, streamed through the app
+    # from the bucket; the pixels are the stored ones.
+    response = owner_client.get(url("original", download=True))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    body = b"".join(response.streaming_content)
+    assert len(body) == int(response["Content-Length"]) > len(stored)
+    with Image.open(io.BytesIO(body)) as written, Image.open(io.BytesIO(stored)) as original:
+        assert written.text["parameters"].startswith("a lighthouse in a bucket")
+        assert written.tobytes() == original.tobytes()
+
+    # Opening the original is a presigned link to the bucket that dies in five minutes.
+    response = owner_client.get(url("original"))
+    assert response.status_code == 302
+    assert response["Cache-Control"] == "private, no-store"
+    link = response["Location"]
+    assert link.startswith(f"{s3_endpoint}/{BUCKET}/")
+    query = parse_qs(urlparse(link).query)
+    assert query["X-Amz-Expires"] == ["300"]
+    assert query["response-content-type"] == ["image/png"]
+    disposition = query["response-content-disposition"][0]
+    assert disposition.startswith("inline")
+    fetched = requests.get(link, timeout=10)
+    assert fetched.status_code == 200
+    assert fetched.content == stored
+    # Without the signature the bucket refuses: the objects are private.
+    bare = requests.get(link.split("?")[0], timeout=10)
+    assert bare.status_code == 403
 
     # Outsiders: 404 for every kind, and never a link.
     for kind in ("thumb", "preview", "original"):
@@ -234,7 +246,7 @@ def stored_job(settings, tmp_path, team_a, owner):
     job = make_job(
         generation=make_generation(team_a, owner, "proxied"), state=State.DONE, format="PNG"
     )
-    job.original.save(f"{job.code}.png", ContentFile(b"\x89PNG local"), save=False)
+    job.original.save(f"{job.code}.png", ContentFile(image_bytes("PNG", (8, 8))), save=False)
     job.save()
     return job
 
@@ -245,13 +257,18 @@ def test_local_media_is_handed_to_nginx_after_the_team_check(
 ):
     settings.MEDIA_ACCEL_REDIRECT = "/protected-media/"
     url = reverse("image_file", args=[stored_job.team.code, stored_job.code, "original"])
-    response = owner_client.get(url + "?download=1")
+    response = owner_client.get(url)
     assert response.status_code == 200
     assert response["X-Accel-Redirect"] == f"/protected-media/{stored_job.original.name}"
-    assert response["Content-Disposition"].startswith("attachment")
+    assert response["Content-Disposition"].startswith("inline")
     assert response.content == b""  # nginx sends the bytes
     outsider = outsider_client.get(url)
     assert outsider.status_code == 404 and "X-Accel-Redirect" not in outsider
+    # A download carries the prompt inside the file, so the app writes it out itself.
+    download = owner_client.get(url + "?download=1")
+    assert "X-Accel-Redirect" not in download
+    assert download["Content-Disposition"].startswith("attachment")
+    assert b"proxied" in b"".join(download.streaming_content)
 
 
 @pytest.mark.django_db

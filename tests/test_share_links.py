@@ -1,5 +1,7 @@
 """Share links: making, editing and revoking them by role, and the public page a link opens."""
 
+import io
+import json
 from datetime import timedelta
 
 import pytest
@@ -374,3 +376,23 @@ def test_the_admin_never_shows_a_links_hashes(admin_client, member_client, team_
     assert page.status_code == 200
     assert link.token_hash.encode() not in page.content
     assert link.password.encode() not in page.content
+
+
+def test_a_download_carries_the_prompt_only_when_the_link_shows_it(
+    member_client, client, team_a, image, member
+):
+    from PIL import Image
+
+    _, hidden = made_link(member_client, team_a, image)
+    stored = image.original.open("rb").read()
+    assert b"".join(client.get(f"{hidden}1/original/").streaming_content) == stored
+
+    _, shown = made_link(member_client, team_a, image, show_prompt="on")
+    data = b"".join(client.get(f"{shown}1/original/").streaming_content)
+    chunks = Image.open(io.BytesIO(data)).text
+    assert PROMPT in chunks["parameters"]
+    # Nothing the public page leaves out: who made it, the team's Akool account and credits.
+    record = json.loads(chunks["akool-web"])
+    assert record["prompt"] == PROMPT
+    assert not {"author", "akool_id", "credits", "code"} & set(record)
+    assert member.name not in data.decode("latin-1")

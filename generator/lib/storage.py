@@ -112,3 +112,51 @@ def _accel_response(storage, name, accel, content_type, filename, as_attachment)
     response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
     response["Cache-Control"] = PRIVATE_IMMUTABLE
     return response
+
+
+# Big enough that S3 round trips and Python overhead stay small, small enough that many
+# concurrent downloads hold little memory.
+CHUNK_BYTES = 256 * 1024
+
+
+def _s3_object(storage, name):
+    """The boto3 object behind `name` on S3 storage, None on local storage.
+
+    django-storages' S3File reads a whole object into memory on the first read, so streams
+    and ranges go to the object itself (opening an S3File sends no request)."""
+    if is_local(storage):
+        return None
+    return storage.open(name, "rb").obj
+
+
+def file_chunks(field, start=0, chunk_size=CHUNK_BYTES):
+    """A stored file's bytes from `start` on, in order, one chunk at a time."""
+    s3_object = _s3_object(field.storage, field.name)
+    if s3_object is None:
+        with field.storage.open(field.name, "rb") as handle:
+            handle.seek(start)
+            while block := handle.read(chunk_size):
+                yield block
+        return
+    body = s3_object.get(**({"Range": f"bytes={start}-"} if start else {}))["Body"]
+    try:
+        yield from body.iter_chunks(chunk_size)
+    finally:
+        body.close()
+
+
+def file_head(field, count):
+    """A stored file's first `count` bytes (fewer if it is shorter) and its size, in one
+    request on S3."""
+    s3_object = _s3_object(field.storage, field.name)
+    if s3_object is None:
+        with field.storage.open(field.name, "rb") as handle:
+            return handle.read(count), field.storage.size(field.name)
+    got = s3_object.get(Range=f"bytes=0-{count - 1}")
+    try:
+        head = got["Body"].read()
+    finally:
+        got["Body"].close()
+    # "bytes 0-63/12345"; an empty object answers without a range.
+    size = int(got["ContentRange"].rsplit("/", 1)[1]) if got.get("ContentRange") else len(head)
+    return head, size

@@ -1,16 +1,19 @@
 """A team's stored image files: originals, previews and thumbnails (1x and 2x), to its members only.
 
-Storage-agnostic (local, X-Accel-Redirect, or an S3 presigned redirect): see lib/storage.py."""
+Storage-agnostic (local, X-Accel-Redirect, or an S3 presigned redirect): see lib/storage.py.
+A download of an original (`?download=1`) carries its prompt and parameters inside the file,
+so it streams through the app on every storage (see downloads.py)."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.text import slugify
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from ..access import team_access
+from ..downloads import MissingOriginal, download_name, prepare
 from ..lib import imaging
-from ..lib.storage import file_response
+from ..lib.storage import MEDIA_HEADERS, PRIVATE_IMMUTABLE, file_response
 from ..models import Job, State
 
 FILE_KINDS = {
@@ -21,20 +24,13 @@ FILE_KINDS = {
 }
 
 
-def download_name(job):
-    words = " ".join(job.generation.prompt.split()[:6])
-    slug = slugify(words)[:48].strip("-") or "image"
-    ext = imaging.extension(job.format) if job.format in imaging.FORMATS else "png"
-    return f"akool-{slug}-{job.code.hex[:8]}.{ext}"
-
-
 @require_GET
 @login_required
 def image_file(request, team_code, job_code, kind):
     """An image's original, preview or thumbnails, to members of its team only."""
     membership = team_access(request, team_code)
     job = get_object_or_404(
-        Job.objects.select_related("generation"),
+        Job.objects.select_related("generation", "team", "author", "parent"),
         team=membership.team,
         code=job_code,
         state=State.DONE,
@@ -44,10 +40,27 @@ def image_file(request, team_code, job_code, kind):
         if job.format not in imaging.FORMATS:
             raise Http404
         content_type = imaging.content_type(job.format)
-        download = request.GET.get("download") == "1"
-        return file_response(
-            job.original, content_type, download_name(job), download, redirect=True
-        )
+        if request.GET.get("download") == "1":
+            return original_download(job)
+        return file_response(job.original, content_type, download_name(job), redirect=True)
     field = getattr(job, FILE_KINDS[kind])
     webp = imaging.content_type("WEBP")
     return file_response(field, webp, f"{job.code.hex[:8]}-{kind}.webp")
+
+
+def original_download(job, public=False):
+    """`job`'s original as an attachment with its metadata written in, streamed (`public`: for
+    someone outside the team, see downloads.TEAM_ONLY)."""
+    try:
+        original = prepare(job, public)
+    except MissingOriginal:
+        raise Http404 from None
+    response = StreamingHttpResponse(
+        original.chunks(), content_type=imaging.content_type(job.format)
+    )
+    response["Content-Length"] = str(original.size)
+    response["Content-Disposition"] = content_disposition_header(True, download_name(job))
+    response["Cache-Control"] = PRIVATE_IMMUTABLE
+    for header, value in MEDIA_HEADERS.items():
+        response[header] = value
+    return response

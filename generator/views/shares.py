@@ -27,7 +27,7 @@ from ..lib.login_throttle import record_share_failure, share_lockout_message, sh
 from ..lib.storage import file_response
 from ..models import AuditAction, Job, Role, ShareLink, State
 from ..share_forms import ShareLinkForm, SharingSettingsForm
-from .files import FILE_KINDS, download_name
+from .files import FILE_KINDS, original_download
 
 SHARING_OFF = "Sharing is turned off for this team; an admin can turn it on in Share links."
 
@@ -318,8 +318,10 @@ def public_original(job, with_metadata):
     no prompt) is served as it is."""
     if job.format not in imaging.FORMATS:
         raise Http404
+    if with_metadata:
+        return original_download(job, public=True)
     # Without the prompt, the file name must not spell it either.
-    name = download_name(job) if with_metadata else f"image.{imaging.extension(job.format)}"
+    name = f"image.{imaging.extension(job.format)}"
     return file_response(
         job.original, imaging.content_type(job.format), name, as_attachment=True, redirect=True
     )

@@ -9,7 +9,7 @@ noisy machine.
     make bench ARGS=--quick        # small sizes, ~3 min
     make bench ARGS="gallery pageweight"
 
-Names: memory, pipeline, pipeline-webhook, gallery, pageweight, and, when DATABASE_URL and
+Names: memory, pipeline, pipeline-webhook, gallery, pageweight, zip, and, when DATABASE_URL and
 REDIS_URL are both set, pipeline-pg and pipeline-pg-webhook (the same runs on PostgreSQL with
 Redis as broker and cache, in a fresh database that is dropped afterwards).
 Each benchmark runs in a process of its own (each configures Django for its own database).
@@ -51,6 +51,7 @@ BENCHMARKS = {
     ),
     "gallery": ("gallery.py", [], ["--images", "10000", "--requests", "10"]),
     "pageweight": ("pageweight.py", [], []),
+    "zip": ("zip.py", [], ["--images", "50", "--megabytes", "1"]),
 }
 DEFAULT = [name for name in BENCHMARKS if PG or "-pg" not in name]
 
