@@ -94,9 +94,7 @@ def test_two_clusters_process_a_batch_exactly_once(team, start_worker, monkeypat
         )
     )
     assert len(downloads) == sum(batches) and set(downloads.values()) == {1}
-    named = sorted(
-        name for job in jobs for name in (job.original.name, job.thumbnail.name, job.preview.name)
-    )
+    named = sorted(field.name for job in jobs for field in job.stored_files)
     assert media_files(settings.MEDIA_ROOT) == named
     assert len(set(jobs.values_list("sha256", flat=True))) == sum(batches)
 
