@@ -59,13 +59,21 @@ class Board(models.Model):
         return _link(BoardImage, "board", self, jobs, user)
 
 
-class BoardImage(models.Model):
-    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="entries")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="board_entries")
+class Added(models.Model):
+    """Who put an image on a board or tagged it, and when."""
+
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class BoardImage(Added):
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="entries")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="board_entries")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["board", "job"], name="board_image_once")]
@@ -104,13 +112,9 @@ class Tag(models.Model):
         return _link(JobTag, "tag", self, jobs, user)
 
 
-class JobTag(models.Model):
+class JobTag(Added):
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="entries")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tag_entries")
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tag", "job"], name="job_tag_once")]
