@@ -12,6 +12,10 @@ from tests.factories import PASSWORD
 
 NEW_PASSWORD = "another-long-passphrase-77"
 
+# Sign-in failures and reset requests are counted per client address in the cache, which a
+# Redis cache keeps between runs: every test here counts from nothing.
+pytestmark = pytest.mark.usefixtures("own_cache")
+
 
 def test_the_login_form_asks_for_an_email(client, db):
     response = client.get(reverse("login"))
