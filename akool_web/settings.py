@@ -262,6 +262,13 @@ else:
             "LOCATION": "django_cache",
         }
     }
+# Rendered gallery cards, per process: keyed by the row's version, so nothing is shared or
+# invalidated between processes (generator/templatetags/card_cache.py).
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "gallery-cards",
+    "OPTIONS": {"MAX_ENTRIES": env_int("CARD_CACHE_ENTRIES", 5000, minimum=100)},
+}
 
 # Cores + 1: the follower task holds one worker slot while anything is in flight, so with
 # only `cores` workers one core would sit idle during a burst of stores (docs/performance.md

@@ -5,6 +5,7 @@ import socket
 import uuid
 
 import pytest
+from django.core.cache import caches
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -38,6 +39,13 @@ def pytest_configure(config):
     # No test reaches the internet: anything but loopback or a unix socket is refused.
     socket.socket.connect = _guarded_connect
     socket.socket.connect_ex = _guarded_connect_ex
+
+
+@pytest.fixture(autouse=True)
+def fresh_card_cache():
+    """Rendered cards are kept per process across requests; a test starts without any, so one
+    that changes a row behind the app's back (a factory's bare UPDATE) still sees it."""
+    caches["fragments"].clear()
 
 
 @pytest.fixture
