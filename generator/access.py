@@ -1,5 +1,7 @@
 """The one gate every team-scoped view goes through, and the context its pages start from."""
 
+import uuid
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
@@ -16,6 +18,18 @@ class TeamRequest(HttpRequest):
     membership: Membership
 
 
+def my_memberships(request):
+    """The signed-in person's memberships (with .team), by team name: read once per request,
+    for the gate below and the header's team switcher alike."""
+    if not hasattr(request, "_my_memberships"):
+        request._my_memberships = list(
+            Membership.objects.filter(user=request.user)
+            .select_related("team")
+            .order_by("team__name")
+        )
+    return request._my_memberships
+
+
 def team_access(request, team_code, role=Role.VIEWER):
     """Return the caller's Membership (with .team) for the team with public code `team_code`,
     and set it as `request.membership` (see TeamRequest).
@@ -27,9 +41,12 @@ def team_access(request, team_code, role=Role.VIEWER):
     if not user.is_authenticated:
         raise Http404
     try:
-        membership = Membership.objects.select_related("team").get(team__code=team_code, user=user)
-    except (Membership.DoesNotExist, ValueError):
+        code = uuid.UUID(str(team_code))
+    except ValueError:
         raise Http404("No such team") from None
+    membership = next((m for m in my_memberships(request) if m.team.code == code), None)
+    if membership is None:
+        raise Http404("No such team")
     if not membership.allows(role):
         raise PermissionDenied(f"This needs the {Role(role).label} role or higher.")
     if user.current_team_id != membership.team_id:

@@ -15,11 +15,10 @@ def teams(request):
     if htmx and not htmx.history_restore_request:
         # A fragment has no header to fill; a history restore is a whole page again.
         return context
-    from .models import Membership, Role
+    from .access import my_memberships
+    from .models import Role
 
-    memberships = list(
-        Membership.objects.filter(user=user).select_related("team").order_by("team__name")
-    )
+    memberships = my_memberships(request)
     current = next((m for m in memberships if m.team_id == user.current_team_id), None)
     context.update(
         my_teams=[m.team for m in memberships],
