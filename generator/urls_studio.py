@@ -39,6 +39,7 @@ urlpatterns = [
     path(image + "retry/", gallery.image_retry, name="image_retry"),
     path(image + "button/", gallery.image_button, name="image_button"),
     path(image + "tags/", boards.image_tags, name="image_tags"),
+    path(image + "boards/", boards.image_boards, name="image_boards"),
     path("bulk/", bulk.bulk, name="studio_bulk"),
     path("bulk/count/", bulk.bulk_count, name="studio_bulk_count"),
     path("compare/", compare.compare, name="studio_compare"),

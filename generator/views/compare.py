@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from ..access import team_access, team_context
 from ..forms import GalleryFilters
 from ..models import Job, State
-from .bulk import _codes, selected_images
+from .bulk import parse_codes, selected_images
 from .gallery import _studio_url
 
 COMPARE_MIN = 2
@@ -42,7 +42,7 @@ def compare_selection(request, team_code):
     if not COMPARE_MIN <= len(jobs) <= COMPARE_MAX:
         messages.error(request, WRONG_COUNT)
         return redirect(_studio_url(team, request))
-    jobs = _in_order(jobs, _codes(request.POST.getlist("codes")))
+    jobs = _in_order(jobs, parse_codes(request.POST.getlist("codes")))
     query = [("codes", str(job.code)) for job in jobs]
     filters = GalleryFilters(QueryDict(request.POST.get("filters", ""))).query
     if filters:
@@ -57,7 +57,7 @@ def compare(request, team_code):
     gallery's querystring, for the way back."""
     membership = team_access(request, team_code)
     team = membership.team
-    codes = list(dict.fromkeys(_codes(request.GET.getlist("codes"))))
+    codes = list(dict.fromkeys(parse_codes(request.GET.getlist("codes"))))
     filters = GalleryFilters(QueryDict(request.GET.get("filters", ""))).query
     back_url = reverse("studio", args=[team.code]) + (f"?{filters}" if filters else "")
     jobs = []
