@@ -1,6 +1,7 @@
 """moto's standalone S3 server on loopback, and the variables that point the app at it; shared
 by the S3 storage tests and the ZIP benchmark."""
 
+import logging
 import socket
 
 BUCKET = "akool-media-test"
@@ -19,6 +20,8 @@ def start_server():
     """A started ThreadedMotoServer on 127.0.0.1 only, and its URL; stop it with .stop()."""
     from moto.server import ThreadedMotoServer
 
+    # One log line per request would drown what the caller prints.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -160,7 +160,7 @@ def _list_page(request, forms=None, settings_form=None):
     membership = request.membership
     links = list(
         ShareLink.objects.visible_to(membership)
-        .select_related("created_by")
+        .select_related("created_by", "board")
         .prefetch_related("jobs")
     )
     forms = forms or {}
@@ -365,7 +365,9 @@ def public_original(job, with_metadata):
 @require_GET
 def share_file(request, token, number, kind):
     """One image of a link, by its place in the link: preview, thumbnail, or the original
-    (only when the link allows downloads). Not counted as a view."""
+    (only when the link allows downloads). Not counted as a view. A board's places follow the
+    board at each request: right after a change a place may name its neighbour, which the
+    link shows all the same."""
     link, images = _open_link(token)
     if link is None or not _unlocked(request, link) or not 1 <= number <= len(images):
         raise Http404
