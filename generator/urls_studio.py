@@ -6,7 +6,7 @@ studio page itself (`studio`, the prefix alone).
 
 from django.urls import path, register_converter
 
-from .views import boards, bulk, downloads, files, gallery, history, studio
+from .views import boards, bulk, compare, downloads, files, gallery, history, studio
 
 
 class ImageKind:
@@ -39,8 +39,11 @@ urlpatterns = [
     path(image + "retry/", gallery.image_retry, name="image_retry"),
     path(image + "button/", gallery.image_button, name="image_button"),
     path(image + "tags/", boards.image_tags, name="image_tags"),
+    path(image + "boards/", boards.image_boards, name="image_boards"),
     path("bulk/", bulk.bulk, name="studio_bulk"),
     path("bulk/count/", bulk.bulk_count, name="studio_bulk_count"),
+    path("compare/", compare.compare, name="studio_compare"),
+    path("compare/selection/", compare.compare_selection, name="studio_compare_selection"),
     path("boards/", boards.board_list, name="board_list"),
     path("boards/new/", boards.board_create, name="board_create"),
     path("boards/<uuid:board_code>/edit/", boards.board_edit, name="board_edit"),

@@ -55,6 +55,9 @@ TEAM_URLS = [
     ("board_edit", "post", Role.MEMBER),
     ("board_delete", "post", Role.MEMBER),
     ("studio_zip", "post", Role.VIEWER),
+    ("studio_compare", "get", Role.VIEWER),
+    ("studio_compare_selection", "post", Role.VIEWER),
+    ("image_boards", "post", Role.MEMBER),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 

@@ -200,3 +200,27 @@ def test_board_crud_and_the_board_page_shows_a_teammates_new_image_live(
     assert Job.objects.count() == 9
     assert_clean(page)
     assert_clean(theirs)
+
+
+def test_the_lightbox_puts_an_image_on_a_board_and_keeps_focus(
+    open_as, sandbox_team, member, gallery
+):
+    autumn = Board.objects.create(team=sandbox_team, name="Autumn", created_by=member)
+    Board.objects.create(team=sandbox_team, name="Client", created_by=member)
+    newest = gallery[-1]
+    page = open_as(member, viewport={"width": 1280, "height": 900})
+    page.goto(studio(sandbox_team))
+    page.locator(f"#job-{newest.code} a.tile").click()
+    boxes = page.locator("#lightbox #image-boards")
+    expect(boxes).to_be_visible()
+    autumn_box = boxes.get_by_label("Autumn")
+    autumn_box.focus()
+    page.keyboard.press("Space")
+    expect(boxes.get_by_role("status")).to_have_text("Put on “Autumn”.")
+    expect(boxes.get_by_label("Autumn")).to_be_checked()
+    expect(boxes.get_by_label("Autumn")).to_be_focused()
+    assert list(autumn.jobs.all()) == [newest]
+    page.keyboard.press("Space")
+    expect(boxes.get_by_role("status")).to_have_text("Taken off “Autumn”.")
+    assert not autumn.jobs.exists()
+    assert_clean(page)

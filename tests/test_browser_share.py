@@ -120,3 +120,35 @@ def test_a_link_made_in_the_lightbox_shows_in_place(
     expect(page.locator("#gallery")).to_be_attached()
     assert ShareLink.objects.filter(jobs=image).count() == 1
     assert_clean(page)
+
+
+def test_a_board_shared_from_its_page_shows_images_put_on_it_later(
+    open_as,  # noqa: F811
+    visitor,
+    sandbox_team,
+    member,
+    gallery,  # noqa: F811
+):
+    from generator.models import Board
+
+    board = Board.objects.create(team=sandbox_team, name="Client picks", created_by=member)
+    board.add_jobs(gallery[:2], member)
+    page = open_as(member, viewport={"width": 1280, "height": 900})
+    page.goto(f"/t/{sandbox_team.code}/?board={board.code}")
+    page.locator("summary", has_text="Share board").click()
+    box = page.locator("#board-share-box")
+    box.get_by_label("Show the prompt and settings").check()
+    box.get_by_role("button", name="Create link").click()
+    url_field = box.locator("input.share-url")
+    expect(url_field).to_be_visible()
+    link_url = url_field.input_value()
+    assert_clean(page)
+
+    visitor.goto(link_url)
+    expect(visitor.get_by_role("heading", name="Client picks")).to_be_visible()
+    expect(visitor.locator("figure.shared-image")).to_have_count(2)
+    board.add_jobs([gallery[5]], member)
+    visitor.reload()
+    expect(visitor.locator("figure.shared-image")).to_have_count(3)
+    expect(visitor.locator("main")).to_contain_text(gallery[5].generation.prompt)
+    assert_clean(visitor)

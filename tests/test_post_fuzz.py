@@ -99,6 +99,8 @@ MAY_CHANGE = {
     "board_edit": "member",
     "board_delete": "member",
     "studio_zip": NOBODY,  # a download: it changes nothing
+    "studio_compare_selection": NOBODY,  # an address to look at: it changes nothing
+    "image_boards": "member",
     "akool_webhook": NOBODY,
 }
 COUNTED = (
@@ -168,6 +170,8 @@ EXTRA_FIELDS = {
     "tag": "text",
     "add": "text",
     "remove": "text",
+    "boards": "uuid",
+    "shown": "uuid",
     "description": "text",
 }
 

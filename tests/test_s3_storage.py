@@ -10,12 +10,10 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 from urllib.parse import parse_qs, urlparse
 
-import boto3
 import pytest
 import requests
 from django.test import Client
@@ -26,60 +24,27 @@ from generator.models import Job, Role, State
 from generator.starters import start_generation
 from tests.factories import image_bytes, make_generation, make_job, make_team, make_user
 from tests.fixtures_pipeline import wait_for
-
-BUCKET = "akool-media-test"
-REGION = "us-east-1"
-ACCESS_KEY = "testing-access-key"
-SECRET_KEY = "testing-secret-key"  # moto accepts any credentials
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.s3_server import BUCKET, s3_env, start_server
+from tests.s3_server import client as s3_client
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint():
     """moto's standalone S3 server on loopback only, for the whole session."""
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+    server, endpoint = start_server()
+    yield endpoint
     server.stop()
 
 
 @pytest.fixture
 def s3(s3_endpoint):
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name=REGION,
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-    )
+    client = s3_client(s3_endpoint)
     client.create_bucket(Bucket=BUCKET)
     yield client
     listed = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
     for item in listed:
         client.delete_object(Bucket=BUCKET, Key=item["Key"])
     client.delete_bucket(Bucket=BUCKET)
-
-
-def s3_env(endpoint):
-    """The variables an operator sets; the worker gets exactly these."""
-    return {
-        "STORAGE_BACKEND": "s3",
-        "AWS_STORAGE_BUCKET_NAME": BUCKET,
-        "AWS_S3_ENDPOINT_URL": endpoint,
-        "AWS_S3_REGION_NAME": REGION,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_S3_ADDRESSING_STYLE": "path",
-        "AWS_QUERYSTRING_EXPIRE": "300",
-    }
 
 
 def storages_from_env(env):

@@ -19,6 +19,7 @@ class AuditAction(models.TextChoices):
     IMAGE_DELETED = "image_deleted", "Image deleted"
     # Boards and tags are shared by the team: changes to other people's images are logged.
     BOARD_IMAGES = "board_images", "Images put on a board"
+    BOARD_IMAGE_REMOVED = "board_image_removed", "Image taken off a board"
     BOARD_DELETED = "board_deleted", "Board deleted"
     IMAGE_TAGS = "image_tags", "Image tags changed"
     TEAM_TRANSFERRED = "team_transferred", "Team transferred"

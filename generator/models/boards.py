@@ -34,6 +34,13 @@ def _link(through, field, owner, jobs, user):
     return added
 
 
+class BoardQuerySet(models.QuerySet):
+    def for_image(self, team, job):
+        """The team's boards, each with `has_image`: whether `job` is on it."""
+        on = BoardImage.objects.filter(board=models.OuterRef("pk"), job=job)
+        return self.filter(team=team).annotate(has_image=models.Exists(on))
+
+
 class Board(models.Model):
     code = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="boards")
@@ -44,6 +51,8 @@ class Board(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     jobs = models.ManyToManyField(Job, through="BoardImage", related_name="boards")
+
+    objects = BoardQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -57,6 +66,11 @@ class Board(models.Model):
     def add_jobs(self, jobs, user):
         """Put `jobs` on this board; returns those that were not on it yet."""
         return _link(BoardImage, "board", self, jobs, user)
+
+    def remove_job(self, job):
+        """Take `job` off this board; True when it was on it."""
+        deleted, _ = BoardImage.objects.filter(board=self, job=job).delete()
+        return bool(deleted)
 
 
 class Added(models.Model):

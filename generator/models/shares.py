@@ -2,9 +2,8 @@
 
 Only a hash of the token is stored, so the link is shown once, when it is made (a copy of the
 database does not open anyone's links). A link is found by that hash, which leaks nothing about
-the token through timing. A link shows its images (`shared_jobs`), which today are a set of
-jobs; a board joins later as one more source in `shared_jobs` (a nullable foreign key), with
-no change to the public pages.
+the token through timing. A link shows its images (`shared_jobs`): a fixed set of jobs, or a
+board's images as they are at each visit (added later: shown; taken off or deleted: gone).
 """
 
 import hashlib
@@ -19,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from .boards import Board
 from .jobs import Job, State
 from .teams import Team
 
@@ -26,6 +26,7 @@ from .teams import Team
 class ShareKind(models.TextChoices):
     IMAGE = "image", "One image"
     IMAGES = "images", "A set of images"
+    BOARD = "board", "A board"
 
 
 # How long a new link lives, as the form offers it; None never ends (if the team allows).
@@ -66,7 +67,7 @@ class ShareLinkQuerySet(models.QuerySet):
         return links if membership.is_admin else links.filter(created_by=membership.user)
 
     def by_token(self, token):
-        return self.filter(token_hash=hash_token(token)).select_related("team").first()
+        return self.filter(token_hash=hash_token(token)).select_related("team", "board").first()
 
 
 class ShareLink(models.Model):
@@ -77,6 +78,11 @@ class ShareLink(models.Model):
     )
     kind = models.CharField(max_length=10, choices=ShareKind.choices, default=ShareKind.IMAGE)
     jobs = models.ManyToManyField(Job, related_name="share_links", blank=True)
+    # A board link shows the board's images at each visit; a deleted board leaves the link
+    # (listed, audited) showing nothing.
+    board = models.ForeignKey(
+        Board, null=True, blank=True, on_delete=models.SET_NULL, related_name="share_links"
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -98,21 +104,28 @@ class ShareLink(models.Model):
         return f"{self.get_kind_display()} shared from {self.team} ({self.state})"
 
     @classmethod
-    def create(cls, team, user, jobs, expiry=DEFAULT_EXPIRY, password="", **toggles):
-        """Make a link to `jobs`; returns (link, token). The token exists only in this answer."""
+    def create(cls, team, user, jobs=(), board=None, expiry=DEFAULT_EXPIRY, password="", **toggles):
+        """Make a link to `jobs`, or to `board`; returns (link, token). The token exists only
+        in this answer."""
         token = secrets.token_urlsafe(24)
+        if board is not None:
+            kind = ShareKind.BOARD
+        else:
+            kind = ShareKind.IMAGE if len(jobs) == 1 else ShareKind.IMAGES
         link = cls(
             created_at=timezone.now(),
             team=team,
             created_by=user,
-            kind=ShareKind.IMAGE if len(jobs) == 1 else ShareKind.IMAGES,
+            kind=kind,
+            board=board,
             token_hash=hash_token(token),
             **toggles,
         )
         link.set_expiry(expiry, start=link.created_at)
         link.set_password(password)
         link.save()
-        link.jobs.set(jobs)
+        if jobs:
+            link.jobs.set(jobs)
         return link, token
 
     def set_expiry(self, choice, start=None):
@@ -160,12 +173,26 @@ class ShareLink(models.Model):
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
 
+    @property
+    def is_board(self):
+        return self.kind == ShareKind.BOARD
+
+    @property
+    def board_gone(self):
+        """A board link whose board was deleted: nothing left to show."""
+        return self.is_board and self.board_id is None
+
     def shared_jobs(self):
-        """The finished images the link shows, oldest first (a board would join here)."""
+        """The finished images the link shows, oldest first: its own, or its board's now."""
+        if self.board_gone:
+            # Never filter on a null board: that would match every image on no board at all.
+            return Job.objects.none()
+        if self.is_board:
+            jobs = Job.objects.filter(board_entries__board_id=self.board_id, dismissed=False)
+        else:
+            jobs = self.jobs.all()
         return (
-            self.jobs.filter(state=State.DONE)
-            .select_related("generation")
-            .order_by("created_at", "id")
+            jobs.filter(state=State.DONE).select_related("generation").order_by("created_at", "id")
         )
 
     def count_view(self):

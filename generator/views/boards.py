@@ -1,4 +1,4 @@
-"""Team boards (collections of the team's images) and the tags on one image."""
+"""Team boards (collections of the team's images), and the boards and tags of one image."""
 
 from django import forms
 from django.contrib import messages
@@ -12,7 +12,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from .. import audit
 from ..access import team_access, team_context
-from ..models import Board, JobTag, Role, Tag, clean_tag_name
+from ..models import Board, JobTag, Role, State, Tag, clean_tag_name
+from .bulk import parse_codes
 from .gallery import detail_context, team_job
 
 
@@ -138,6 +139,54 @@ def board_delete(request, team_code, board_code):
     return redirect("board_list", membership.team.code)
 
 
+def _audit_for_others(request, team, job, action, **details):
+    """Boards and tags are the team's: a change to someone else's image is logged."""
+    if job.author_id != request.user.pk:
+        audit.record(request.user, team, action, target=f"image {job.code}", **details)
+
+
+@vary_on_headers("HX-Request")
+@require_POST
+@login_required
+def image_boards(request, team_code, job_code):
+    """Put one image on, or take it off, the team's boards: `boards` are the ticked boards,
+    `shown` every board the form listed (a board made since stays as it is); members and up,
+    as the bulk bar's "Add to board"."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    team = membership.team
+    job = team_job(team, job_code, state=State.DONE)
+    shown = set(parse_codes(request.POST.getlist("shown")))
+    wanted = set(parse_codes(request.POST.getlist("boards")))
+    with transaction.atomic():
+        added, removed = [], []
+        for board in Board.objects.for_image(team, job).filter(code__in=shown):
+            if board.code in wanted and not board.has_image:
+                board.add_jobs([job], request.user)
+                added.append(board.name)
+            elif board.code not in wanted and board.has_image and board.remove_job(job):
+                removed.append(board.name)
+        for name in added:
+            _audit_for_others(request, team, job, audit.AuditAction.BOARD_IMAGES, board=name)
+        for name in removed:
+            _audit_for_others(request, team, job, audit.AuditAction.BOARD_IMAGE_REMOVED, board=name)
+    notice = _boards_notice(added, removed)
+    if not request.htmx:
+        messages.success(request, notice)
+        return redirect("image_detail", team.code, job.code)
+    context = detail_context(request, job, True)
+    context["boards_notice"] = notice
+    return render(request, "generator/_image_boards.html", context)
+
+
+def _boards_notice(added, removed):
+    said = []
+    if added:
+        said.append("Put on " + ", ".join(f"“{name}”" for name in added) + ".")
+    if removed:
+        said.append("Taken off " + ", ".join(f"“{name}”" for name in removed) + ".")
+    return " ".join(said) or "Nothing changed."
+
+
 @vary_on_headers("HX-Request")
 @require_POST
 @login_required
@@ -160,14 +209,8 @@ def image_tags(request, team_code, job_code):
             ).delete()
             if deleted:
                 changed["removed"] = removed
-        if changed and job.author_id != request.user.pk:
-            audit.record(
-                request.user,
-                team,
-                audit.AuditAction.IMAGE_TAGS,
-                target=f"image {job.code}",
-                **changed,
-            )
+        if changed:
+            _audit_for_others(request, team, job, audit.AuditAction.IMAGE_TAGS, **changed)
     if not request.htmx:
         return redirect("image_detail", team.code, job.code)
     return render(request, "generator/_image_tags.html", detail_context(request, job, True))

@@ -35,7 +35,8 @@ ACTIONS = {
 PERSONAL = {"star", "unstar"}
 
 
-def _codes(values):
+def parse_codes(values):
+    """The valid UUIDs among posted `values` (at most MAX_CODES of them), as UUIDs."""
     codes = []
     for value in values[:MAX_CODES]:
         try:
@@ -52,7 +53,7 @@ def selected_images(request, team):
     jobs = Job.objects.filter(team=team, dismissed=False, state=State.DONE)
     if request.POST.get("all") == "1":
         return filters_of(request).apply(jobs, request.user)
-    return jobs.filter(code__in=_codes(request.POST.getlist("codes")))
+    return jobs.filter(code__in=parse_codes(request.POST.getlist("codes")))
 
 
 def _audit_others(request, team, action, jobs, **details):
@@ -146,7 +147,7 @@ def bulk(request, team_code):
         return redirect(_studio_url(team, request))
     context = team_context(request, bulk_message=error or message, bulk_error=bool(error))
     html = render_to_string("generator/studio.html#bulk-status", context, request)
-    shown = set(_codes(request.POST.getlist("codes")))
+    shown = set(parse_codes(request.POST.getlist("codes")))
     if starred is not None:
         for job in jobs:
             if job.code in shown:

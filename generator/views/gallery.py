@@ -29,6 +29,7 @@ from ..models import (
     BUTTONS,
     PENDING_STATES,
     SETTLED_UNWELL,
+    Board,
     CardRemoval,
     Favourite,
     Job,
@@ -335,6 +336,7 @@ def detail_context(request, job, in_lightbox, error=""):
         took=_duration(job.created_at, job.stored_at),
         share_form=share_form_for(membership, job),
         job_tags=list(job.tags.all()),
+        image_boards=list(Board.objects.for_image(team, job)),
         tag_names=Tag.objects.names(team),
     )
 

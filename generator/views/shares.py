@@ -25,7 +25,7 @@ from ..lib import imaging
 from ..lib.client_address import client_ip
 from ..lib.login_throttle import record_share_failure, share_lockout_message, share_password_wait
 from ..lib.storage import file_response
-from ..models import AuditAction, Job, Role, ShareLink, State
+from ..models import AuditAction, Board, Job, Role, ShareLink, State
 from ..share_forms import ShareLinkForm, SharingSettingsForm
 from .files import FILE_KINDS, original_download
 
@@ -56,15 +56,28 @@ GONE = {
     "revoked": "This link was revoked",
     "expired": "This link has expired",
     "deleted": "The shared image was deleted",
+    "board-deleted": "The shared board was deleted",
     "off": "This link is not available",
 }
 
 
-def share_form_for(membership, job):
-    """The image page's Share form, or None when this person or this image cannot be shared."""
-    if not membership.can_edit or job.state != State.DONE or not membership.team.sharing_enabled:
+# A board's Share form sits on the studio page, where an image's may open in the lightbox:
+# its fields take other ids.
+BOARD_FORM_IDS = "board-share-%s"
+
+
+def _share_form(team, data=None, board=None):
+    return ShareLinkForm(team, data, auto_id=BOARD_FORM_IDS if board else "id_%s")
+
+
+def share_form_for(membership, job=None, board=None):
+    """The Share form of an image's page (or of `board`'s), or None when this person may not
+    share, or the image cannot be."""
+    if not membership.can_edit or not membership.team.sharing_enabled:
         return None
-    return ShareLinkForm(membership.team)
+    if job is not None and job.state != State.DONE:
+        return None
+    return _share_form(membership.team, board=board)
 
 
 # --- the team's side -------------------------------------------------------------------------
@@ -86,18 +99,34 @@ def share_url(request, token):
 @require_POST
 @login_required
 def share_create(request, team_code):
-    """Make a link to one image (or a set: several `codes`) and show it, this once."""
+    """Make a link to one image (or a set: several `codes`), or to a `board`, and show it,
+    this once."""
     membership = team_access(request, team_code, Role.MEMBER)
     team = membership.team
     if not team.sharing_enabled:
         raise PermissionDenied(SHARING_OFF)
-    codes = [code for code in request.POST.getlist("codes") if _is_uuid(code)]
-    jobs = list(Job.objects.filter(team=team, state=State.DONE, code__in=codes))
-    if not jobs:
-        raise Http404("No such image")
-    form = ShareLinkForm(team, request.POST)
+    board, jobs = None, []
+    board_code = request.POST.get("board", "")
+    if board_code:
+        board = (
+            Board.objects.filter(team=team, code=board_code).first()
+            if _is_uuid(board_code)
+            else None
+        )
+        if board is None:
+            raise Http404("No such board")
+        shown = {"board": board.name}
+    else:
+        codes = [code for code in request.POST.getlist("codes") if _is_uuid(code)]
+        jobs = list(Job.objects.filter(team=team, state=State.DONE, code__in=codes))
+        if not jobs:
+            raise Http404("No such image")
+        shown = {"images": len(jobs)}
+    form = _share_form(team, request.POST, board=board)
     template = "generator/share_created.html" + ("#share-box" if request.htmx else "")
-    context = team_context(request, jobs=jobs, job=jobs[0], share_form=form)
+    context = team_context(
+        request, jobs=jobs, job=jobs[0] if jobs else None, share_board=board, share_form=form
+    )
     if not form.is_valid():
         return render(request, template, context)
     data = form.cleaned_data
@@ -106,6 +135,7 @@ def share_create(request, team_code):
             team,
             request.user,
             jobs,
+            board=board,
             expiry=data["expiry"],
             password=data["password"],
             allow_download=data["allow_download"],
@@ -116,7 +146,7 @@ def share_create(request, team_code):
             team,
             AuditAction.SHARE_CREATED,
             target=link.code,
-            images=len(jobs),
+            **shown,
             expiry=data["expiry"],
             protected=link.has_password,
             allow_download=link.allow_download,
@@ -130,7 +160,7 @@ def _list_page(request, forms=None, settings_form=None):
     membership = request.membership
     links = list(
         ShareLink.objects.visible_to(membership)
-        .select_related("created_by")
+        .select_related("created_by", "board")
         .prefetch_related("jobs")
     )
     forms = forms or {}
@@ -239,8 +269,11 @@ def _open_link(token):
     state = link.state
     if state != "active":
         return None, state
+    if link.board_gone:
+        return None, "board-deleted"
     images = list(link.shared_jobs())
-    if not images:
+    # A board may be empty for a while; a set of images whose last one was deleted is gone.
+    if not images and not link.is_board:
         return None, "deleted"
     return link, images
 
@@ -278,8 +311,10 @@ def share_page(request, token):
         "link": link,
         "token": token,
         "images": list(enumerate(images, start=1)),
-        "first": images[0],
-        "og_image": request.build_absolute_uri(reverse("share_file", args=[token, 1, "preview"])),
+        "first": images[0] if images else None,
+        "og_image": request.build_absolute_uri(reverse("share_file", args=[token, 1, "preview"]))
+        if images
+        else "",
         "page_url": share_url(request, token),
     }
     return _public_page(request, context)
@@ -330,7 +365,9 @@ def public_original(job, with_metadata):
 @require_GET
 def share_file(request, token, number, kind):
     """One image of a link, by its place in the link: preview, thumbnail, or the original
-    (only when the link allows downloads). Not counted as a view."""
+    (only when the link allows downloads). Not counted as a view. A board's places follow the
+    board at each request: right after a change a place may name its neighbour, which the
+    link shows all the same."""
     link, images = _open_link(token)
     if link is None or not _unlocked(request, link) or not 1 <= number <= len(images):
         raise Http404

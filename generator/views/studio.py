@@ -20,6 +20,7 @@ from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
 from .boards import gallery_boards
 from .gallery import can_use_as_source, gallery_context, new_cards_response
+from .shares import share_form_for
 
 # After a generation starts the form keeps everything but an upload (a file input cannot be
 # filled again): people refine a prompt more often than they start over (Clear empties it).
@@ -114,6 +115,8 @@ def _gallery(request):
     """The gallery's context, with the team's boards and tags for its filters and bulk bar."""
     context = gallery_context(request, request.GET.get("before"))
     context.update(gallery_boards(request.membership.team, context["filters"]))
+    if context["board"]:
+        context["share_form"] = share_form_for(request.membership, board=context["board"])
     return context
 
 

@@ -56,6 +56,26 @@
     if (count) {
       count.textContent = all !== null ? "" : ticked === 1 ? "1 image selected" : ticked + " images selected";
     }
+    updateCompare();
+  }
+
+  // Compare takes 2 to 4 images: outside that it stays focusable, looks disabled and says why.
+  var COMPARE_MIN = 2;
+  var COMPARE_MAX = 4;
+
+  function selectedCount() {
+    var all = allCount();
+    return all !== null ? all : boxes().filter(function (box) { return box.checked; }).length;
+  }
+
+  function updateCompare() {
+    var button = document.querySelector("#bulk-form [data-compare]");
+    if (button) {
+      var count = selectedCount();
+      var ok = count >= COMPARE_MIN && count <= COMPARE_MAX;
+      button.setAttribute("aria-disabled", ok ? "false" : "true");
+      button.title = ok ? "Compare these images side by side" : "Select 2 to 4 images to compare";
+    }
   }
 
   function tickAll(on) {
@@ -99,6 +119,16 @@
     }
     if (event.target.closest && event.target.closest("[data-bulk-clear]")) {
       clear();
+      return;
+    }
+    var compare = event.target.closest && event.target.closest("#bulk-form [data-compare]");
+    if (compare && compare.getAttribute("aria-disabled") === "true") {
+      event.preventDefault();
+      var count = selectedCount();
+      say(
+        "Compare takes " + COMPARE_MIN + " to " + COMPARE_MAX + " images; " +
+          (count === 1 ? "1 is" : count + " are") + " selected."
+      );
     }
   });
 

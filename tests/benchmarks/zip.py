@@ -1,6 +1,6 @@
 """ZIP download: throughput and the web process's memory while it streams a large archive.
 
-    .venv/bin/python tests/benchmarks/zip.py [--images 200] [--megabytes 2]
+    .venv/bin/python tests/benchmarks/zip.py [--images 200] [--megabytes 2] [--storage both]
 
 Seeds a team with `--images` done images whose originals are noisy PNGs of about `--megabytes`
 each (noise does not compress, like real photos), starts gunicorn (one worker, one thread) on a
@@ -11,6 +11,11 @@ the response in 1 MiB pieces and discarding them. Figures:
   process (the most a server could send them at).
 - Peak RSS of the gunicorn worker while streaming (VmHWM, reset just before the download by
   writing 5 to /proc/<pid>/clear_refs) against its RSS when idle after one warm-up request.
+
+`--storage` picks where the originals live: local media, S3 (moto's server on loopback, run
+in this process, so its memory is not the worker's), or both (the default: the S3 run is a
+second process, as Django's storage is set once per process). With S3 the throughput's limit
+is reading the same objects from the bucket in one process.
 """
 
 import argparse
@@ -19,12 +24,14 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from common import (  # noqa: E402
     Browserless,
     Gunicorn,
@@ -44,6 +51,7 @@ def parse(argv):
     p = argparse.ArgumentParser()
     p.add_argument("--images", type=int, default=200)
     p.add_argument("--megabytes", type=float, default=2.0)
+    p.add_argument("--storage", choices=["local", "s3", "both"], default="both")
     p.add_argument("--json", help="also write the result to this file (used by run.py)")
     return p.parse_args(argv)
 
@@ -78,7 +86,7 @@ def seed(count, megabytes):
         job.format, job.width, job.height = "PNG", side, side
         job.sha256, job.original_bytes = digest, len(data)
         job.save()
-        paths.append(job.original.path)
+        paths.append(job)
     return team, paths
 
 
@@ -94,13 +102,15 @@ def worker_pid(master):
     return int(children[0])
 
 
-def read_files(paths):
+def read_files(jobs):
+    """Read every original from its storage in 1 MiB pieces, as the ZIP does: (bytes, s)."""
+    from generator.lib.storage import file_chunks
+
     started = time.perf_counter()
     total = 0
-    for path in paths:
-        with open(path, "rb") as handle:
-            while block := handle.read(1 << 20):
-                total += len(block)
+    for job in jobs:
+        for block in file_chunks(job.original, chunk_size=1 << 20):
+            total += len(block)
     return total, time.perf_counter() - started
 
 
@@ -125,15 +135,51 @@ def stream_zip(client, team_code):
 
 def run(argv=()):
     opts = parse(argv)
+    if opts.storage == "both":
+        local = run_one(opts, "local")
+        s3 = run_in_child(opts, "s3")
+        return {
+            **local,
+            "params": {**local["params"], "storage": "both"},
+            "figures": local["figures"] + s3["figures"],
+            "notes": local["notes"] + s3["notes"],
+            "content_length_matches": local["content_length_matches"]
+            and s3["content_length_matches"],
+        }
+    return run_one(opts, opts.storage)
+
+
+def run_in_child(opts, storage):
+    """This benchmark with `--storage storage` in a process of its own; its result."""
+    flags = ["--images", str(opts.images), "--megabytes", str(opts.megabytes)]
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
+            [sys.executable, __file__, *flags, "--storage", storage, "--json", out.name],
+            check=True,
+        )
+        return json.loads(Path(out.name).read_text())
+
+
+def run_one(opts, storage):
     tmp = Path(tempfile.mkdtemp(prefix="akool-bench-zip-"))
+    server = None
     try:
-        return _run(opts, tmp)
+        extra = {}
+        if storage == "s3":
+            from tests.s3_server import BUCKET, client, s3_env, start_server
+
+            server, endpoint = start_server()
+            client(endpoint).create_bucket(Bucket=BUCKET)
+            extra = s3_env(endpoint)
+        return _run(opts, tmp, storage, extra)
     finally:
+        if server is not None:
+            server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _run(opts, tmp):
-    env = production_env(tmp)
+def _run(opts, tmp, storage, extra):
+    env = production_env(tmp, **extra)
     os.environ.update(env)
     (tmp / "media").mkdir()
     (tmp / "static").mkdir()
@@ -154,18 +200,21 @@ def _run(opts, tmp):
     disk_bytes, disk_seconds = read_files(paths)
     zip_rate = streamed / MB / seconds
     disk_rate = disk_bytes / MB / disk_seconds
+    # The local figures keep their names from before S3 was measured too.
+    label = "" if storage == "local" else f" ({storage.upper()})"
+    source = "disk" if storage == "local" else "the bucket"
     figures = [
         figure(
-            "zip throughput",
+            f"zip throughput{label}",
             round(zip_rate, 1),
             "MB/s",
             limit=round(disk_rate, 1),
-            note="limit = reading the same originals from disk in one process",
+            note=f"limit = reading the same originals from {source} in one process",
         ),
-        figure("zip size", round(streamed / MB, 1), "MB", note=f"Content-Length {length}"),
-        figure("worker RSS idle", round(idle_kb / 1024, 1), "MiB"),
+        figure(f"zip size{label}", round(streamed / MB, 1), "MB", note=f"Content-Length {length}"),
+        figure(f"worker RSS idle{label}", round(idle_kb / 1024, 1), "MiB"),
         figure(
-            "worker peak RSS streaming",
+            f"worker peak RSS streaming{label}",
             round(peak_kb / 1024, 1),
             "MiB",
             target=f"<= {round(idle_kb / 1024 + 50, 1)}",
@@ -173,12 +222,13 @@ def _run(opts, tmp):
             note="VmHWM of the gunicorn worker; target = idle + 50 MiB",
         ),
     ]
+    same = length == streamed
     return {
         "name": "zip",
-        "params": {"images": opts.images, "megabytes": opts.megabytes},
+        "params": {"images": opts.images, "megabytes": opts.megabytes, "storage": storage},
         "figures": figures,
-        "content_length_matches": length == streamed,
-        "notes": [f"Content-Length {'equals' if length == streamed else 'DIFFERS FROM'} bytes"],
+        "content_length_matches": same,
+        "notes": [f"{storage}: Content-Length {'equals' if same else 'DIFFERS FROM'} bytes"],
     }
 
 
