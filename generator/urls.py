@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from .account_forms import EmailAuthenticationForm
+from .api import api
+from .api import not_found as api_not_found
 from .views import (
     accounts,
     audit,
@@ -110,6 +112,12 @@ urlpatterns += [
     # Share links: anyone holding one, no login (views/shares.py).
     path("s/<str:token>/", shares.share_page, name="share_page"),
     path("s/<str:token>/<int:number>/<sharekind:kind>/", shares.share_file, name="share_file"),
+]
+
+urlpatterns += [
+    # The REST API, its OpenAPI document (openapi.json) and docs page (docs): generator/api/.
+    path("api/v1/", api.urls),
+    path("api/v1/<path:rest>", api_not_found),
 ]
 
 urlpatterns += [

@@ -1,0 +1,156 @@
+"""The REST API over the test client: tokens, scopes and roles, problem details, idempotency,
+rate limits, budgets (end-to-end runs over real HTTP are in test_api_live.py)."""
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from generator.models import ApiToken, AuditEntry, Job, Role, Scope, TokenKind
+from generator.sandbox.models import SandboxRequest
+from tests.factories import make_generated_job, on_sandbox
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "application/problem+json"
+
+
+def personal(user, team, scope=Scope.MANAGE, **fields):
+    return ApiToken.issue(
+        team=team,
+        kind=TokenKind.PERSONAL,
+        user=user,
+        created_by=user,
+        name="script",
+        scope=scope,
+        **fields,
+    )
+
+
+def service(team, role=Role.MEMBER, scope=Scope.MANAGE, **fields):
+    return ApiToken.issue(
+        team=team, kind=TokenKind.SERVICE, role=role, name="catalogue bot", scope=scope, **fields
+    )
+
+
+def call(client, method, path, secret=None, body=None, **headers):
+    if secret:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    kwargs = {}
+    if body is not None:
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+    return getattr(client, method)(f"/api/v1{path}", **kwargs, **headers)
+
+
+def test_a_request_without_a_token_gets_a_401_problem(client):
+    response = call(client, "get", "/images")
+    assert response.status_code == 401
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["status"] == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_an_unknown_path_is_a_404_problem(client, owner, team_a):
+    _, secret = personal(owner, team_a)
+    response = call(client, "get", "/nothing-here", secret)
+    assert response.status_code == 404 and response["Content-Type"] == PROBLEM
+
+
+def test_a_personal_token_lists_its_team_images(client, owner, team_a, team_b):
+    mine = make_generated_job(team_a, owner, "harbour at dawn")
+    make_generated_job(team_b, None, "elsewhere")
+    _, secret = personal(owner, team_a, Scope.READ)
+    response = call(client, "get", "/images", secret)
+    assert response.status_code == 200
+    assert [item["code"] for item in response.json()["items"]] == [str(mine.code)]
+
+
+def test_revoked_and_expired_tokens_get_401(client, owner, team_a):
+    token, secret = personal(owner, team_a)
+    token.revoke()
+    assert call(client, "get", "/images", secret).status_code == 401
+    _, old = personal(owner, team_a, expires_at=timezone.now() - timezone.timedelta(seconds=1))
+    assert call(client, "get", "/images", old).status_code == 401
+
+
+def test_a_read_token_cannot_generate(client, owner, team_a):
+    _, secret = personal(owner, team_a, Scope.READ)
+    response = call(client, "post", "/generations", secret, {"prompt": "a kite"})
+    assert response.status_code == 403
+    assert "scope" in response.json()["detail"]
+
+
+def test_a_viewers_token_cannot_generate(client, viewer, team_a):
+    _, secret = personal(viewer, team_a, Scope.MANAGE)
+    response = call(client, "post", "/generations", secret, {"prompt": "a kite"})
+    assert response.status_code == 403
+
+
+def test_a_token_of_someone_who_left_stops_working(client, member, team_a):
+    _, secret = personal(member, team_a)
+    team_a.memberships.filter(user=member).delete()
+    assert call(client, "get", "/images", secret).status_code == 401
+
+
+def test_invalid_fields_come_back_as_a_422_problem_with_field_errors(client, owner, team_a):
+    on_sandbox(team_a)
+    _, secret = personal(owner, team_a)
+    response = call(client, "post", "/generations", secret, {"prompt": "", "batch": 9})
+    assert response.status_code == 422
+    body = response.json()
+    assert set(body["errors"]) >= {"prompt", "batch"}
+    assert not Job.objects.exists()
+
+
+def test_a_generation_over_the_tokens_cap_is_refused_before_akool(client, owner, team_a):
+    on_sandbox(team_a)
+    _, secret = personal(owner, team_a, monthly_cap=1)
+    response = call(client, "post", "/generations", secret, {"prompt": "a kite", "batch": 2})
+    assert response.status_code == 402
+    assert "cap of the API token" in response.json()["detail"]
+    assert not Job.objects.exists()
+    assert not SandboxRequest.objects.exists()
+
+
+def test_same_idempotency_key_returns_the_same_generation(client, owner, team_a):
+    on_sandbox(team_a)
+    _, secret = personal(owner, team_a)
+    body = {"prompt": "a kite", "resolution": "1080p", "batch": 2}
+    first = call(client, "post", "/generations", secret, body, HTTP_IDEMPOTENCY_KEY="k1")
+    again = call(client, "post", "/generations", secret, body, HTTP_IDEMPOTENCY_KEY="k1")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["code"] == again.json()["code"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert Job.objects.count() == 2
+    other = call(
+        client, "post", "/generations", secret, {**body, "batch": 1}, HTTP_IDEMPOTENCY_KEY="k1"
+    )
+    assert other.status_code == 422 and other["Content-Type"] == PROBLEM
+    assert Job.objects.count() == 2
+
+
+def test_the_rate_limit_answers_429_with_retry_after(client, owner, team_a, settings, own_cache):
+    settings.API_RATE_LIMIT_PER_MINUTE = 3
+    _, secret = personal(owner, team_a, Scope.READ)
+    statuses = [call(client, "get", "/images", secret).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    refused = call(client, "get", "/images", secret)
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused["Content-Type"] == PROBLEM
+
+
+def test_a_member_service_token_may_not_delete_a_persons_image(client, owner, team_a):
+    job = make_generated_job(team_a, owner, state="done")
+    _, secret = service(team_a, Role.MEMBER)
+    response = call(client, "delete", f"/images/{job.code}", secret)
+    assert response.status_code == 403
+    assert Job.objects.filter(pk=job.pk).exists()
+
+
+def test_deleting_through_a_token_is_audited_with_the_token(client, owner, team_a):
+    job = make_generated_job(team_a, owner, state="done")
+    token, secret = personal(owner, team_a)
+    assert call(client, "delete", f"/images/{job.code}", secret).status_code == 204
+    entry = AuditEntry.objects.get(action="image_deleted")
+    assert token.name in entry.details["via"]
+    assert secret not in json.dumps(entry.details)
