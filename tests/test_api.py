@@ -154,3 +154,58 @@ def test_deleting_through_a_token_is_audited_with_the_token(client, owner, team_
     entry = AuditEntry.objects.get(action="image_deleted")
     assert token.name in entry.details["via"]
     assert secret not in json.dumps(entry.details)
+
+
+def test_a_personal_token_is_shown_once_and_its_making_audited(owner_client, owner, team_a):
+    response = owner_client.post(
+        "/account/tokens/",
+        {"name": "sync", "team": team_a.code, "scope": "read", "expires": "30"},
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"].startswith("max-age=0")
+    token = ApiToken.objects.get(user=owner)
+    html = response.content.decode()
+    secret = html.split('id="new-token-secret"')[1].split('value="')[1].split('"')[0]
+    assert secret.startswith("akw_") and ApiToken.find(secret) == token
+    later = owner_client.get("/account/tokens/").content.decode()
+    assert token.name in later and secret not in later
+    entry = AuditEntry.objects.get(action="api_token_created")
+    assert "sync" in entry.target and secret not in json.dumps(entry.details) + entry.target
+
+
+def test_an_admin_makes_a_service_token_but_not_an_owner_one(team_admin_client, team_a):
+    url = f"/t/{team_a.code}/tokens/"
+    refused = team_admin_client.post(
+        url, {"name": "bot", "role": "owner", "scope": "generate", "expires": ""}
+    )
+    assert refused.status_code == 200 and not ApiToken.objects.exists()
+    made = team_admin_client.post(
+        url, {"name": "bot", "role": "admin", "scope": "generate", "expires": ""}
+    )
+    assert made.status_code == 200
+    token = ApiToken.objects.get()
+    assert token.kind == "service" and token.role == "admin" and token.user is None
+
+
+def test_a_member_cannot_open_the_team_tokens_page(member_client, team_a):
+    assert member_client.get(f"/t/{team_a.code}/tokens/").status_code == 403
+
+
+def test_revoking_from_the_team_page_is_audited(team_admin_client, owner, team_a):
+    token, secret = personal(owner, team_a)
+    response = team_admin_client.post(f"/t/{team_a.code}/tokens/{token.code}/revoke/")
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert AuditEntry.objects.filter(action="api_token_revoked").count() == 1
+    assert secret not in team_admin_client.get(f"/t/{team_a.code}/tokens/").content.decode()
+
+
+def test_the_api_docs_page_uses_only_our_own_scripts(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "cdn" not in html.lower()
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "/api/v1/generations" in schema["paths"]
