@@ -10,7 +10,7 @@ import requests
 from django.test import Client
 from django.utils import timezone
 
-from generator.models import ApiToken, AuditEntry, Job, Role, Scope, State, TokenKind
+from generator.models import ApiToken, AuditEntry, Job, Role, Scope, TokenKind
 from generator.sandbox.models import SandboxRequest
 from tests.factories import make_user
 from tests.fixtures_pipeline import wait_for
