@@ -4,11 +4,12 @@ rate limits, budgets (end-to-end runs over real HTTP are in test_api_live.py).""
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from generator.models import ApiToken, AuditEntry, Job, Role, Scope, TokenKind
 from generator.sandbox.models import SandboxRequest
-from tests.factories import make_generated_job, on_sandbox
+from tests.factories import image_bytes, make_generated_job, on_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +210,55 @@ def test_the_api_docs_page_uses_only_our_own_scripts(client):
     assert "script-src 'self'" in response["Content-Security-Policy"]
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/generations" in schema["paths"]
+
+
+def test_image_to_image_takes_a_multipart_upload(client, owner, team_a):
+    on_sandbox(team_a)
+    _, secret = personal(owner, team_a)
+    upload = SimpleUploadedFile("source.png", image_bytes("PNG", (64, 48)), "image/png")
+    response = client.post(
+        "/api/v1/generations",
+        {"prompt": "make it snow", "mode": "i2i", "scale": "Original", "source_file": upload},
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["mode"] == "i2i"
+    generation = Job.objects.get().generation
+    assert generation.source_upload and generation.source_url
+
+
+def test_image_to_image_refuses_a_private_link(client, owner, team_a):
+    on_sandbox(team_a)
+    _, secret = personal(owner, team_a)
+    body = {"prompt": "make it snow", "mode": "i2i", "source_url": "http://127.0.0.1/a.png"}
+    response = call(client, "post", "/generations", secret, body)
+    assert response.status_code == 422
+    assert "source_url" in response.json()["errors"]
+
+
+def test_a_crash_is_a_500_problem_without_a_trace(client, owner, team_a, monkeypatch):
+    from generator.api import usage
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(usage, "build_report", boom)
+    _, secret = personal(owner, team_a)
+    response = call(client, "get", "/usage", secret)
+    assert response.status_code == 500 and response["Content-Type"] == PROBLEM
+    assert "secret internals" not in response.content.decode()
+
+
+def test_a_service_token_generates_with_its_own_role(client, team_a, owner):
+    on_sandbox(team_a)
+    team_a.min_role_4k = Role.ADMIN
+    team_a.save()
+    _, member_secret = service(team_a, Role.MEMBER)
+    body = {"prompt": "a kite", "resolution": "4k"}
+    refused = call(client, "post", "/generations", member_secret, body)
+    assert refused.status_code == 422 and "resolution" in refused.json()["errors"]
+    _, admin_secret = service(team_a, Role.ADMIN)
+    made = call(client, "post", "/generations", admin_secret, body)
+    assert made.status_code == 201
+    job = Job.objects.get()
+    assert job.author is None and job.api_token.role == Role.ADMIN

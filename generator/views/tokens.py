@@ -7,46 +7,16 @@ that only its name and first characters are ever shown.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import audit
 from ..access import team_access, team_context
-from ..models import ApiToken, AuditAction, Role, TokenKind
+from ..api_tokens import issue_token, revoke_token
+from ..models import ApiToken, Role, TokenKind
 from ..token_forms import PersonalTokenForm, ServiceTokenForm
-
-
-def _record(actor, token, action):
-    audit.record(
-        actor,
-        token.team,
-        action,
-        target=f"{token.get_kind_display()} API token “{token.name}” ({token.hint}…)",
-        kind=token.kind,
-        scope=token.scope,
-        role=token.role or "",
-        person=token.user.email if token.user else "",
-        expires=token.expires_at.isoformat() if token.expires_at else "never",
-        cap=token.monthly_cap,
-    )
-
-
-def _issue(actor, **fields):
-    with transaction.atomic():
-        token, secret = ApiToken.issue(created_by=actor, **fields)
-        _record(actor, token, AuditAction.API_TOKEN_CREATED)
-    return token, secret
-
-
-def _revoke(actor, token):
-    with transaction.atomic():
-        if token.revoke():
-            _record(actor, token, AuditAction.API_TOKEN_REVOKED)
-
 
 # --- the account page ------------------------------------------------------------------------
 
@@ -60,7 +30,7 @@ def account_tokens(request):
     form = PersonalTokenForm(user, request.POST or None)
     new = None
     if request.method == "POST" and form.is_valid():
-        token, secret = _issue(
+        token, secret = issue_token(
             user,
             kind=TokenKind.PERSONAL,
             user=user,
@@ -83,7 +53,7 @@ def account_token_revoke(request, code):
     token = ApiToken.objects.filter(kind=TokenKind.PERSONAL, user=request.user, code=code).first()
     if token is None:
         raise Http404("No such token")
-    _revoke(request.user, token)
+    revoke_token(request.user, token)
     messages.success(request, f"Revoked the token “{token.name}”.")
     return redirect("account_tokens")
 
@@ -101,7 +71,7 @@ def team_tokens(request, team_code):
     form = ServiceTokenForm(membership, request.POST or None)
     new = None
     if request.method == "POST" and form.is_valid():
-        token, secret = _issue(
+        token, secret = issue_token(
             request.user,
             kind=TokenKind.SERVICE,
             team=team,
@@ -128,6 +98,6 @@ def team_token_revoke(request, team_code, code):
     token = ApiToken.objects.filter(team=membership.team, code=code).first()
     if token is None:
         raise Http404("No such token")
-    _revoke(request.user, token)
+    revoke_token(request.user, token)
     messages.success(request, f"Revoked the token “{token.name}”.")
     return redirect(reverse("team_tokens", args=[membership.team.code]))
