@@ -2,8 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from .account_forms import EmailAuthenticationForm
-from .api import api
 from .api import not_found as api_not_found
+from .api import urls as api_urls
 from .views import (
     accounts,
     audit,
@@ -125,7 +125,7 @@ urlpatterns += [
 
 urlpatterns += [
     # The REST API, its OpenAPI document (openapi.json) and docs page (docs): generator/api/.
-    path("api/v1/", api.urls),
+    path("api/v1/", api_urls()),
     path("api/v1/<path:rest>", api_not_found),
 ]
 

@@ -262,3 +262,22 @@ def test_a_service_token_generates_with_its_own_role(client, team_a, owner):
     assert made.status_code == 201
     job = Job.objects.get()
     assert job.author is None and job.api_token.role == Role.ADMIN
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("get", "/images/not-a-code", 404),
+        ("put", "/images", 405),
+        ("get", "/images?limit=0", 422),
+        ("get", "/images?cursor=forged", 422),
+        ("get", "/usage?month=next", 422),
+        ("post", "/images/00000000-0000-0000-0000-000000000000/buttons/U1", 404),
+    ],
+)
+def test_every_error_is_a_problem(client, owner, team_a, method, path, status):
+    _, secret = personal(owner, team_a)
+    response = call(client, method, path, secret)
+    assert response.status_code == status
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["status"] == status

@@ -2,6 +2,7 @@
 and the OpenAPI document with Swagger UI served from our own static files."""
 
 import logging
+from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -80,3 +81,25 @@ def _crash(request, exc):
 def not_found(request, rest=""):
     """Any other path under /api/v1/: a problem too, not the site's HTML 404 page."""
     return problem_response(request, 404, "There is no such API endpoint.")
+
+
+def _method_problems(view):
+    """Ninja answers a method a path does not take with a plain-text 405; make it a problem."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.get("Content-Type", "").startswith("text/"):
+            detail = f"This endpoint takes {response['Allow']}."
+            return problem_response(request, 405, detail, {"Allow": response["Allow"]})
+        return response
+
+    return wrapped
+
+
+def urls():
+    """`api.urls`, every view answering a wrong method with a problem too."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback = _method_problems(pattern.callback)
+    return patterns, app_name, namespace

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, QueryDict
+from django.urls import reverse
 from ninja import Router, Schema
 from ninja.responses import Status
 
@@ -96,7 +97,7 @@ def _form_problem(form):
 
 def _answer(generation, replayed=False):
     jobs = list(Job.objects.filter(generation=generation).select_related(*JOB_FIELDS))
-    headers = {"Location": f"/api/v1/generations/{generation.code}"}
+    headers = {"Location": reverse("api-1:generation", args=[generation.code])}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return generation_out(generation, jobs), headers
@@ -221,7 +222,7 @@ def _created(response, body, headers):
     return Status(201, body)
 
 
-@router.get("/generations/{code}", response=GenerationOut, url_name="generation")
+@router.get("/generations/{uuid:code}", response=GenerationOut, url_name="generation")
 def get_generation(request, code: UUID):
     caller = request.auth
     caller.require(Scope.READ)

@@ -55,7 +55,7 @@ def list_images(request, cursor: str = "", limit: int = 24):
     }
 
 
-@router.get("/images/{code}", response=ImageOut, url_name="image")
+@router.get("/images/{uuid:code}", response=ImageOut, url_name="image")
 def get_image(request, code: UUID):
     caller = request.auth
     caller.require(Scope.READ)
@@ -63,7 +63,7 @@ def get_image(request, code: UUID):
 
 
 @router.get(
-    "/images/{code}/original",
+    "/images/{uuid:code}/original",
     url_name="image_original",
     response={200: bytes},
     openapi_extra={"responses": {200: {"content": {"image/png": {}, "image/jpeg": {}}}}},
@@ -80,7 +80,7 @@ def get_original(request, code: UUID):
         raise Problem(404, "This image's original is not available.") from None
 
 
-@router.post("/images/{code}/buttons/{button}", response={201: ImageOut}, url_name="button")
+@router.post("/images/{uuid:code}/buttons/{button}", response={201: ImageOut}, url_name="button")
 def press_button(request, code: UUID, button: str):
     """U1–U4 upscale, V1–V4 make a variation: a new image, linked to this one."""
     caller = request.auth
@@ -99,7 +99,7 @@ def press_button(request, code: UUID, button: str):
     return Status(201, image_out(child))
 
 
-@router.delete("/images/{code}", response={204: None}, url_name="image_delete")
+@router.delete("/images/{uuid:code}", response={204: None}, url_name="image_delete")
 def delete_image(request, code: UUID):
     caller = request.auth
     caller.require(Scope.MANAGE, Role.MEMBER)
