@@ -5,9 +5,10 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
-from generator.models import ApiToken, AuditEntry, Job, Role, Scope, TokenKind
+from generator.models import ApiToken, AuditEntry, Job, Role, Scope, TokenKind, User
 from generator.sandbox.models import SandboxRequest
 from tests.factories import image_bytes, make_generated_job, on_sandbox
 
@@ -281,3 +282,23 @@ def test_every_error_is_a_problem(client, owner, team_a, method, path, status):
     assert response.status_code == status
     assert response["Content-Type"] == PROBLEM
     assert response.json()["status"] == status
+
+
+def test_the_usage_page_shows_what_each_token_started(owner_client, owner, team_a):
+    on_sandbox(team_a)
+    token, secret = personal(owner, team_a)
+    assert call(Client(), "post", "/generations", secret, {"prompt": "a kite"}).status_code == 201
+    page = owner_client.get(f"/t/{team_a.code}/usage/").content.decode()
+    assert "By API token" in page and f"{token.name} (personal, {token.hint}…)" in page
+    assert secret not in page
+
+
+def test_the_admin_lists_tokens_without_their_secret_or_hash(client, owner, team_a):
+    token, secret = personal(owner, team_a)
+    admin = User.objects.create_superuser(email="root@example.com", password="x")
+    client.force_login(admin)
+    listing = client.get("/admin/generator/apitoken/").content.decode()
+    detail = client.get(f"/admin/generator/apitoken/{token.pk}/change/").content.decode()
+    assert token.name in listing and token.name in detail
+    for page in (listing, detail):
+        assert secret not in page and token.secret_hash not in page
