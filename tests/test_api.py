@@ -302,3 +302,9 @@ def test_the_admin_lists_tokens_without_their_secret_or_hash(client, owner, team
     assert token.name in listing and token.name in detail
     for page in (listing, detail):
         assert secret not in page and token.secret_hash not in page
+
+
+def test_the_api_root_points_to_the_docs(client):
+    response = client.get("/api/v1/")
+    assert response.status_code == 404 and response["Content-Type"] == PROBLEM
+    assert "/api/v1/docs" in response.json()["detail"]

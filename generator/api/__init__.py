@@ -78,6 +78,11 @@ def _crash(request, exc):
     return problem_response(request, 500, "Something went wrong on our side; try again later.")
 
 
+def _root(request, **kwargs):
+    detail = f"The endpoints are listed at {request.path}docs and {request.path}openapi.json."
+    return problem_response(request, 404, detail)
+
+
 def not_found(request, rest=""):
     """Any other path under /api/v1/: a problem too, not the site's HTML 404 page."""
     return problem_response(request, 404, "There is no such API endpoint.")
@@ -101,5 +106,8 @@ def urls():
     """`api.urls`, every view answering a wrong method with a problem too."""
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
+        if pattern.name == "api-root":
+            # Ninja's root raises a bare 404; reverse() still needs the name.
+            pattern.callback = _root
         pattern.callback = _method_problems(pattern.callback)
     return patterns, app_name, namespace
