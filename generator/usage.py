@@ -33,7 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
-from .models import Job, Mode, Resolution, State, Team
+from .models import Job, Mode, Resolution, State, Team, TokenKind
 
 logger = logging.getLogger(__name__)
 
@@ -230,8 +230,11 @@ def build_report(team, months_back=0, only_member=None, when=None):
     day_rows = [Row.of(v["day"].isoformat(), v) for v in by_day]
 
     members = jobs if only_member is None else jobs.filter(author=only_member)
+    # A team token's jobs have no author: they are its own row under "By API token", not a
+    # "removed account" here.
     by_member = (
-        members.values("author_id", "author__email", "author__name")
+        members.exclude(api_token__kind=TokenKind.SERVICE)
+        .values("author_id", "author__email", "author__name")
         .annotate(**_figures())
         .order_by("-credits", "author__email")
     )

@@ -308,3 +308,14 @@ def test_the_api_root_points_to_the_docs(client):
     response = client.get("/api/v1/")
     assert response.status_code == 404 and response["Content-Type"] == PROBLEM
     assert "/api/v1/docs" in response.json()["detail"]
+
+
+def test_a_team_tokens_images_are_its_own_usage_row_not_a_removed_account(owner_client, team_a):
+    on_sandbox(team_a)
+    token, secret = service(team_a, Role.MEMBER)
+    assert call(Client(), "post", "/generations", secret, {"prompt": "a kite"}).status_code == 201
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+    page = owner_client.get(f"/t/{team_a.code}/usage/").content.decode()
+    assert f"{token.name} (team, {token.hint}…)" in page
+    assert "Removed account" not in page
