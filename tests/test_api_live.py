@@ -3,6 +3,7 @@ a script's whole day, from making a token to downloading, upscaling, listing and
 
 import logging
 import re
+import threading
 import uuid
 
 import pytest
@@ -197,3 +198,28 @@ def test_scope_role_revoked_expired_and_rate_limit_refusals(
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert int(answers[2].headers["Retry-After"]) >= 1
     assert answers[2].headers["Content-Type"] == PROBLEM
+
+
+def test_two_retries_racing_with_one_key_start_one_generation(pipeline_team, live_server):
+    owner = pipeline_team.memberships.get().user
+    secret = make_token_on_the_account_page(owner, pipeline_team)
+    body = {"prompt": "a kite", "resolution": "1080p", "batch": 3}
+    barrier = threading.Barrier(3)
+    answers = []
+
+    def submit():
+        with requests.Session() as session:
+            api = Api(session, live_server.url, secret)
+            barrier.wait(timeout=10)
+            answers.append(
+                api("POST", "/generations", json=body, headers={"Idempotency-Key": "race"})
+            )
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [a.status_code for a in answers] == [201, 201, 201], [a.text for a in answers]
+    assert len({a.json()["code"] for a in answers}) == 1
+    assert Job.objects.count() == 3
