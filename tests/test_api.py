@@ -8,7 +8,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from generator.models import ApiToken, AuditEntry, Job, Role, Scope, TokenKind, User
+from generator.models import (
+    ApiToken,
+    AuditEntry,
+    IdempotencyKey,
+    Job,
+    Role,
+    Scope,
+    TokenKind,
+    User,
+)
 from generator.sandbox.models import SandboxRequest
 from tests.factories import image_bytes, make_generated_job, on_sandbox
 
@@ -319,3 +328,14 @@ def test_a_team_tokens_images_are_its_own_usage_row_not_a_removed_account(owner_
     page = owner_client.get(f"/t/{team_a.code}/usage/").content.decode()
     assert f"{token.name} (team, {token.hint}…)" in page
     assert "Removed account" not in page
+
+
+def test_an_idempotency_key_is_forgotten_after_a_day(client, owner, team_a):
+    on_sandbox(team_a)
+    _, secret = personal(owner, team_a)
+    body = {"prompt": "a kite", "resolution": "1080p"}
+    first = call(client, "post", "/generations", secret, body, HTTP_IDEMPOTENCY_KEY="daily")
+    IdempotencyKey.objects.update(created_at=timezone.now() - timezone.timedelta(hours=25))
+    later = call(client, "post", "/generations", secret, body, HTTP_IDEMPOTENCY_KEY="daily")
+    assert later.status_code == 201 and later.json()["code"] != first.json()["code"]
+    assert IdempotencyKey.objects.count() == 1

@@ -106,7 +106,8 @@ def _answer(generation, replayed=False):
 def _replay(caller, key, fingerprint):
     """The stored answer for `key`, or None when the key is new."""
     found = (
-        IdempotencyKey.objects.filter(token=caller.token, key=key)
+        IdempotencyKey.objects.current(caller.token)
+        .filter(key=key)
         .select_related("generation")
         .first()
     )
@@ -171,11 +172,12 @@ def create_generation(request, response: HttpResponse):
     author = caller.user
     try:
         with transaction.atomic():
-            record = (
-                IdempotencyKey.objects.create(token=caller.token, key=key, fingerprint=fingerprint)
-                if key
-                else None
-            )
+            record = None
+            if key:
+                IdempotencyKey.objects.expired(caller.token).delete()
+                record = IdempotencyKey.objects.create(
+                    token=caller.token, key=key, fingerprint=fingerprint
+                )
             jobs = _start(form, author, caller.token)
             if record is not None:
                 record.generation = jobs[0].generation

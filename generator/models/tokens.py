@@ -166,6 +166,21 @@ def service_roles(creator_role):
     ]
 
 
+# How long a submit's Idempotency-Key is remembered (as long as Stripe's): retries come within
+# minutes; older keys are pruned as the token writes new ones.
+IDEMPOTENCY_KEY_HOURS = 24
+
+
+class IdempotencyKeyQuerySet(models.QuerySet):
+    def current(self, token, now=None):
+        cutoff = (now or timezone.now()) - timedelta(hours=IDEMPOTENCY_KEY_HOURS)
+        return self.filter(token=token, created_at__gte=cutoff)
+
+    def expired(self, token, now=None):
+        cutoff = (now or timezone.now()) - timedelta(hours=IDEMPOTENCY_KEY_HOURS)
+        return self.filter(token=token, created_at__lt=cutoff)
+
+
 class IdempotencyKey(models.Model):
     """A submit made with an Idempotency-Key: its retry returns the same generation.
 
@@ -180,6 +195,8 @@ class IdempotencyKey(models.Model):
         "generator.Generation", null=True, on_delete=models.CASCADE, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = IdempotencyKeyQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["token", "key"], name="one_idempotency_key")]
