@@ -150,6 +150,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_q",
+    # For its vendored Swagger UI (static files and template): the API docs use no CDN.
+    "ninja",
     "generator",
     "generator.sandbox",
 ]
@@ -478,6 +480,9 @@ GALLERY_SLOW_POLL_SECONDS = env_int("GALLERY_SLOW_POLL_SECONDS", 25, minimum=1)
 # The largest ZIP of originals one download may be; a larger selection is refused before any
 # byte is sent. The archive streams, so this bounds transfer time, not server memory.
 ZIP_MAX_BYTES = env_int("ZIP_MAX_BYTES", 10 * 1024**3, minimum=1)
+
+# The REST API (/api/v1/): requests one API token may make per minute before it gets 429s.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
 
 # --- logging ---------------------------------------------------------------------------------
 

@@ -253,3 +253,18 @@ class ShareLinkAdmin(admin.ModelAdmin):
     # The token's hash and the password's hash are secrets in their own right: never shown.
     exclude = ("token_hash", "password")
     readonly_fields = ("views", "last_viewed_at")
+
+
+from .models import ApiToken  # noqa: E402
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are made and revoked on the account and team pages (audited there)."""
+
+    list_display = ("name", "hint", "team", "kind", "user", "scope", "role", "expires_at")
+    list_select_related = ("team", "user")
+    list_filter = ("kind", "scope")
+    search_fields = ("name", "hint", "team__name", "user__email")
+    # Its hash is as good as the secret for looking a token up: never shown.
+    exclude = ("secret_hash",)

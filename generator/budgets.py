@@ -38,12 +38,15 @@ def _charged(jobs):
     return total["total"] or 0
 
 
-def spent(team, user=None, when=None):
-    """Credits spent or reserved in `team` this month (by `user` only, when given)."""
+def spent(team, user=None, when=None, api_token=None):
+    """Credits spent or reserved in `team` this month (by `user` only, or through `api_token`
+    only, when given)."""
     start, end = team.month_window(when)
     jobs = Job.objects.filter(team=team, created_at__gte=start, created_at__lt=end)
     if user is not None:
         jobs = jobs.filter(author=user)
+    if api_token is not None:
+        jobs = jobs.filter(api_token=api_token)
     return _charged(jobs)
 
 
@@ -84,8 +87,9 @@ def member_usage(membership, when=None):
     )
 
 
-def reserve(team, author, cost):
-    """Check that `cost` more credits fit this month's team budget and `author`'s cap.
+def reserve(team, author, cost, api_token=None):
+    """Check that `cost` more credits fit this month's team budget, `author`'s cap and the cap
+    of the `api_token` the request came through.
 
     Locks the team row until the surrounding transaction ends: the caller creates its jobs
     before committing, so they are counted by whoever takes the lock next. Returns the freshly
@@ -104,6 +108,15 @@ def reserve(team, author, cost):
                 f"This needs {_credits(cost)} but the team's {month} budget has "
                 f"{max(team.monthly_budget - used, 0)} left ({used} of {team.monthly_budget} "
                 f"used). Ask an owner or admin to raise the budget, or wait for next month."
+            )
+    if api_token is not None and api_token.monthly_cap is not None:
+        cap = api_token.monthly_cap
+        used = spent(team, when=now, api_token=api_token)
+        if used + cost > cap:
+            raise BudgetExceeded(
+                f"This needs {_credits(cost)} but the {month} cap of the API token "
+                f"“{api_token.name}” has {max(cap - used, 0)} left ({used} of {cap} used). "
+                f"Ask an owner or admin to raise the token's cap."
             )
     if author is None:
         return team
@@ -161,12 +174,16 @@ def role_problems(team, role, resolution=None, batch=1, mode=None, button=""):
     ]
 
 
-def check_roles(team, author, **uses):
+def check_roles(team, author, api_token=None, **uses):
     """Defence in depth for starts outside the form. Rules left at their default (members and
-    up) are already guaranteed by the views' role check, so only raised rules are looked at."""
+    up) are already guaranteed by the views' role check, so only raised rules are looked at.
+    A team service token acts with its own role; a personal token with its person's."""
     if all(getattr(team, rule) == Role.MEMBER for rule, _, _ in RULES):
         return
-    role = team.role_of(author) if author is not None else None
+    if api_token is not None and not api_token.is_personal:
+        role = api_token.role
+    else:
+        role = team.role_of(author) if author is not None else None
     problems = role_problems(team, role, **uses)
     if problems:
         raise RoleNotAllowed(problems[0][1])

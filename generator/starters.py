@@ -15,26 +15,28 @@ from .queue import enqueue
 from .tasks import apply_status, submit_button, submit_generation
 
 
-def start_generation(generation, save=None, board=None):
+def start_generation(generation, save=None, board=None, api_token=None):
     """1. Check the role rules and reserve the estimate (raises RoleNotAllowed /
     BudgetExceeded, both ValueErrors with a sentence for the person). 2. `save()` a generation
     that is not stored yet, so a refused request stores nothing, not even its upload; `save`
     returns the stored generation. 3. Create its draft jobs (on `board` too, when given, in
     the same transaction, so a board's live page sees them as they appear), note the prompt
-    in its author's history and queue its single create call. Returns the jobs."""
+    in its author's history and queue its single create call. `api_token`: the API token the
+    request came through (its role and cap apply, and its jobs name it). Returns the jobs."""
     cost = estimate_credits(generation.resolution, generation.batch)
     with transaction.atomic():
-        team = budgets.reserve(generation.team, generation.author, cost)
+        team = budgets.reserve(generation.team, generation.author, cost, api_token)
         budgets.check_roles(
             team,
             generation.author,
+            api_token,
             resolution=generation.resolution,
             batch=generation.batch,
             mode=generation.mode,
         )
         if save is not None:
             generation = save()
-        jobs = generation.create_jobs()
+        jobs = generation.create_jobs(api_token=api_token)
         if board is not None:
             board.add_jobs(jobs, generation.author)
         PromptHistory.record(generation)
@@ -42,13 +44,13 @@ def start_generation(generation, save=None, board=None):
     return jobs
 
 
-def start_button(job, button, author):
+def start_button(job, button, author, api_token=None):
     """Like start_generation for one U/V child of a finished image. Returns the child job."""
     cost = estimate_button_credits(button, job.generation.resolution)
     with transaction.atomic():
-        team = budgets.reserve(job.team, author, cost)
-        budgets.check_roles(team, author, button=button)
-        child = job.make_button_child(button, author)
+        team = budgets.reserve(job.team, author, cost, api_token)
+        budgets.check_roles(team, author, api_token, button=button)
+        child = job.make_button_child(button, author, api_token)
         enqueue(submit_button, child.pk)
     return child
 

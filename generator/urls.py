@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
 from .account_forms import EmailAuthenticationForm
+from .api import not_found as api_not_found
+from .api import urls as api_urls
 from .views import (
     accounts,
     audit,
@@ -12,6 +14,7 @@ from .views import (
     shares,
     studio,
     teams,
+    tokens,
     usage,
 )
 from .views.health import healthz
@@ -68,6 +71,12 @@ urlpatterns = [
     ),
     path("signup/", accounts.signup, name="signup"),
     path("invite/<uuid:code>/", accounts.invite, name="invite"),
+    path("account/tokens/", tokens.account_tokens, name="account_tokens"),
+    path(
+        "account/tokens/<uuid:code>/revoke/",
+        tokens.account_token_revoke,
+        name="account_token_revoke",
+    ),
     # --- teams
     path("teams/", teams.team_list, name="team_list"),
     path("teams/new/", teams.team_create, name="team_create"),
@@ -94,6 +103,8 @@ urlpatterns = [
     path(team + "credentials/", credentials.credentials_save, name="credentials_save"),
     path(team + "credentials/remove/", credentials.credentials_remove, name="credentials_remove"),
     path(team + "credentials/test/", credentials.credentials_test, name="credentials_test"),
+    path(team + "tokens/", tokens.team_tokens, name="team_tokens"),
+    path(team + "tokens/<uuid:code>/revoke/", tokens.team_token_revoke, name="team_token_revoke"),
     path(team + "shares/", shares.share_list, name="share_list"),
     path(team + "shares/new/", shares.share_create, name="share_create"),
     path(team + "shares/settings/", shares.share_settings, name="share_settings"),
@@ -110,6 +121,12 @@ urlpatterns += [
     # Share links: anyone holding one, no login (views/shares.py).
     path("s/<str:token>/", shares.share_page, name="share_page"),
     path("s/<str:token>/<int:number>/<sharekind:kind>/", shares.share_file, name="share_file"),
+]
+
+urlpatterns += [
+    # The REST API, its OpenAPI document (openapi.json) and docs page (docs): generator/api/.
+    path("api/v1/", api_urls()),
+    path("api/v1/<path:rest>", api_not_found),
 ]
 
 urlpatterns += [

@@ -33,7 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
-from .models import Job, Mode, Resolution, State, Team
+from .models import Job, Mode, Resolution, State, Team, TokenKind
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +160,11 @@ def _member_label(email, name):
     return f"{name} <{email}>" if name else email
 
 
+def _token_label(values):
+    kind = "personal" if values["api_token__kind"] == "personal" else "team"
+    return f"{values['api_token__name']} ({kind}, {values['api_token__hint']}…)"
+
+
 def _nice_step(value):
     """The smallest 1, 2 or 5 × 10^k at or above `value` (an axis step people can read)."""
     if value <= 1:
@@ -225,8 +230,11 @@ def build_report(team, months_back=0, only_member=None, when=None):
     day_rows = [Row.of(v["day"].isoformat(), v) for v in by_day]
 
     members = jobs if only_member is None else jobs.filter(author=only_member)
+    # A team token's jobs have no author: they are its own row under "By API token", not a
+    # "removed account" here.
     by_member = (
-        members.values("author_id", "author__email", "author__name")
+        members.exclude(api_token__kind=TokenKind.SERVICE)
+        .values("author_id", "author__email", "author__name")
         .annotate(**_figures())
         .order_by("-credits", "author__email")
     )
@@ -248,6 +256,15 @@ def build_report(team, months_back=0, only_member=None, when=None):
         Row.of(Resolution(v["generation__resolution"]).label, v) for v in by_resolution
     ]
 
+    # Which API token did what (personal tokens too: their rows follow `members`' rule).
+    by_token = (
+        members.filter(api_token__isnull=False)
+        .values("api_token__name", "api_token__hint", "api_token__kind")
+        .annotate(**_figures())
+        .order_by("-credits", "api_token__name")
+    )
+    token_rows = [Row.of(_token_label(v), v) for v in by_token]
+
     sections = [
         Section("total", "Month total", "Month", [total]),
         Section("day", "By day", "Day", day_rows),
@@ -255,6 +272,8 @@ def build_report(team, months_back=0, only_member=None, when=None):
         Section("mode", "By mode", "Mode", mode_rows),
         Section("resolution", "By resolution", "Resolution", resolution_rows),
     ]
+    if token_rows:
+        sections.append(Section("token", "By API token", "API token", token_rows))
     per_day = {datetime.date.fromisoformat(row.label): row.credits for row in day_rows}
     return Report(team, start, end, total, sections, _chart(per_day, start, end))
 

@@ -27,9 +27,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 
-from generator import account_forms, share_forms
+from generator import account_forms, share_forms, token_forms
 from generator import forms as app_forms
 from generator.models import (
+    ApiToken,
     AuditEntry,
     Board,
     BoardImage,
@@ -102,8 +103,19 @@ MAY_CHANGE = {
     "studio_compare_selection": NOBODY,  # an address to look at: it changes nothing
     "image_boards": "member",
     "akool_webhook": NOBODY,
+    "account_tokens": SIGNED_IN,  # a person's own token, in a team of theirs
+    "account_token_revoke": SIGNED_IN,
+    "team_tokens": "admin",
+    "team_token_revoke": "admin",
+    # The API takes a bearer token, never the session: no caller here can change anything.
+    "api-1:generations": NOBODY,
+    "api-1:button": NOBODY,
+    "api-1:openapi-json": NOBODY,
+    "api-1:openapi-view": NOBODY,
+    "api-1:api-root": NOBODY,
 }
 COUNTED = (
+    ApiToken,
     User,
     Team,
     Membership,
@@ -125,13 +137,14 @@ def _app_urls():
     """{name: its URL parameters} for every named URL of the app: not Django's admin, not the
     Akool emulator (tested on its own, and not part of the product)."""
 
-    def walk(patterns, prefix="", params=()):
+    def walk(patterns, prefix="", params=(), namespace=""):
         for pattern in patterns:
             here = (*params, *pattern.pattern.converters)
             if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), here)
+                inner = f"{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), here, inner)
             elif isinstance(pattern, URLPattern) and pattern.name:
-                yield prefix + str(pattern.pattern), pattern.name, here
+                yield prefix + str(pattern.pattern), namespace + pattern.name, here
 
     return {
         name: params
@@ -147,7 +160,7 @@ def _form_fields():
     """{field name: [form fields of that name]} over the app's forms (and Django's auth forms
     it uses), so values can be drawn by kind: emails, numbers, dates, choices."""
     found = {}
-    for module in (app_forms, account_forms, share_forms, auth_forms):
+    for module in (app_forms, account_forms, share_forms, token_forms, auth_forms):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseForm):
                 for name, field in getattr(value, "base_fields", {}).items():
@@ -239,6 +252,7 @@ class World:
             "number": 1,
             "board_code": self.board.code,
             "kind": "original",
+            "button": "U1",
             "token": self.team.webhook_token,
             "uidb64": "MQ",
         }

@@ -46,9 +46,27 @@ from .shares import (
     ShareLink,
     ShareLinkQuerySet,
 )
+from .tokens import (
+    SCOPE_RANK,
+    SECRET_PREFIX,
+    ApiToken,
+    ApiTokenQuerySet,
+    IdempotencyKey,
+    Scope,
+    TokenKind,
+    service_roles,
+)
 from .boards import BOARD_NAME_MAX, TAG_NAME_MAX, Board, BoardImage, JobTag, Tag, clean_tag_name
 
 __all__ = [
+    "SCOPE_RANK",
+    "SECRET_PREFIX",
+    "ApiToken",
+    "ApiTokenQuerySet",
+    "IdempotencyKey",
+    "Scope",
+    "TokenKind",
+    "service_roles",
     "BOARD_NAME_MAX",
     "BUTTONS",
     "FILE_FIELDS",

@@ -28,6 +28,8 @@ class AuditAction(models.TextChoices):
     SHARE_EDITED = "share_edited", "Share link edited"
     SHARE_REVOKED = "share_revoked", "Share link revoked"
     SHARING_CHANGED = "sharing_changed", "Sharing settings changed"
+    API_TOKEN_CREATED = "api_token_created", "API token created"
+    API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
 
 
 class AppendOnly(Exception):

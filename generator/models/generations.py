@@ -92,8 +92,9 @@ class Generation(Settings):
     def effective_model(self):
         return self.model_name or MODEL_FOR_MODE[self.mode]
 
-    def create_jobs(self, count=None):
-        """One draft job per image. Their next_poll_at is a safety net: if the queued submit
+    def create_jobs(self, count=None, api_token=None):
+        """One draft job per image (charged to `api_token` when an API call starts them).
+        Their next_poll_at is a safety net: if the queued submit
         task were lost, the follower sends it a minute later (the claim stops duplicates)."""
         from ..pricing import credits_per_image
         from .jobs import Job
@@ -109,6 +110,7 @@ class Generation(Settings):
                 created_at=self.created_at,
                 next_poll_at=retry_at,
                 estimated_credit=estimate,
+                api_token=api_token,
             )
             for i in range(count or self.batch)
         )

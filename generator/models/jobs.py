@@ -134,6 +134,14 @@ class Job(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
     button = models.CharField(max_length=2, blank=True, default="")
+    # The API token that started this job (None: the web page); budgets can cap a token.
+    api_token = models.ForeignKey(
+        "generator.ApiToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
 
     akool_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
@@ -244,12 +252,14 @@ class Job(models.Model):
     def can_retry(self):
         return not self.retry_refusal
 
-    def make_button_child(self, button, author):
+    def make_button_child(self, button, author, api_token=None):
         """Create the draft U/V child for `button`; raises ValueError with a human reason."""
         if self.state != State.DONE:
             raise ValueError("Upscale and variation work on finished images only.")
         if button not in BUTTONS:
             raise ValueError(f"{button} is not an Akool button.")
+        if button.startswith("U") and self.button.startswith("U"):
+            raise ValueError("This image is already an upscale.")
         if self.buttons is None:
             raise ValueError(
                 "Akool has not yet said which upscales and variations this image offers; "
@@ -266,6 +276,7 @@ class Job(models.Model):
             author=author,
             parent=self,
             button=button,
+            api_token=api_token,
             index=self.index,
             next_poll_at=timezone.now() + timedelta(seconds=60),
         )

@@ -36,16 +36,22 @@ def image_file(request, team_code, job_code, kind):
         state=State.DONE,
     )
     if kind == "original":
-        # The format derive() validated when the image was stored.
-        if job.format not in imaging.FORMATS:
-            raise Http404
-        content_type = imaging.content_type(job.format)
         if request.GET.get("download") == "1":
             return original_download(job)
-        return file_response(job.original, content_type, download_name(job), redirect=True)
+        return original_response(job)
     field = getattr(job, FILE_KINDS[kind])
     webp = imaging.content_type("WEBP")
     return file_response(field, webp, f"{job.code.hex[:8]}-{kind}.webp")
+
+
+def original_response(job):
+    """A finished job's stored original, exactly as stored (streamed, or a presigned redirect
+    on remote storage); 404 when it cannot be served."""
+    # The format derive() validated when the image was stored.
+    if job.format not in imaging.FORMATS:
+        raise Http404
+    content_type = imaging.content_type(job.format)
+    return file_response(job.original, content_type, download_name(job), redirect=True)
 
 
 def original_download(job, public=False):

@@ -22,12 +22,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh, reswap, trigger_client_event
 
-from .. import audit
 from ..access import team_access, team_context
 from ..forms import GalleryFilters
+from ..image_deletion import CHANGED_MEANWHILE, STILL_PENDING, delete_images
 from ..models import (
     BUTTONS,
-    PENDING_STATES,
     SETTLED_UNWELL,
     Board,
     CardRemoval,
@@ -417,19 +416,11 @@ def image_delete(request, team_code, job_code):
     team = request.membership.team
     if job.is_pending:
         # The worker may be storing it right now; deleting waits until it has settled.
-        return HttpResponse(
-            "This image is still being made; delete it once it is done.",
-            status=409,
-            content_type="text/plain",
-        )
+        return HttpResponse(STILL_PENDING, status=409, content_type="text/plain")
     with transaction.atomic():
         deleted = delete_images(request.user, team, [job])
     if not deleted:
-        return HttpResponse(
-            "This image changed meanwhile; reload and try again.",
-            status=409,
-            content_type="text/plain",
-        )
+        return HttpResponse(CHANGED_MEANWHILE, status=409, content_type="text/plain")
     if not request.htmx:
         messages.success(request, "Deleted the image.")
         return redirect(_studio_url(team, request))
@@ -451,38 +442,6 @@ def image_dismiss(request, team_code, job_code):
     if not request.htmx:
         return redirect(_studio_url(request.membership.team, request))
     return _removed(request, job)
-
-
-def delete_images(user, team, jobs):
-    """Delete finished images (jobs with generation and author loaded) that the caller may
-    delete: rows, tombstones for open galleries, one audit entry each, and their files once
-    the transaction commits (a rollback keeps both). Jobs that are pending meanwhile stay.
-    Call inside a transaction. Returns the jobs deleted."""
-    jobs = {job.pk: job for job in jobs}
-    ids = set(
-        Job.objects.select_for_update()
-        .filter(pk__in=jobs)
-        .exclude(state__in=PENDING_STATES)
-        .values_list("pk", flat=True)
-    )
-    gone = [job for pk, job in jobs.items() if pk in ids]
-    if not gone:
-        return []
-    Job.objects.filter(pk__in=ids).delete()
-    CardRemoval.record(team, *(job.code for job in gone))
-    for job in gone:
-        audit.record(
-            user,
-            team,
-            audit.AuditAction.IMAGE_DELETED,
-            target=f"image {job.code}",
-            prompt=job.generation.prompt[:200],
-            author=job.author.email if job.author else "",
-        )
-    names = [f.name for job in gone for f in job.stored_files]
-    storage = gone[0].original.storage
-    transaction.on_commit(lambda: [storage.delete(name) for name in names])
-    return gone
 
 
 def _removable_job(request, team_code, job_code, action):
@@ -545,9 +504,7 @@ def image_button(request, team_code, job_code):
     job = _detail_job(team, job_code, request.user)
     button = request.POST.get("button", "")
     error, child = "", None
-    if button.startswith("U") and job.button.startswith("U"):
-        error = "This image is already an upscale."
-    elif team.credentials_problem():
+    if team.credentials_problem():
         error = team.credentials_problem()
     else:
         try:

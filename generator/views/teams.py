@@ -180,6 +180,7 @@ def settings_page(request, **forms):
         delete_form=DeleteTeamForm(team) if is_owner else None,
         budget_form=BudgetForm(instance=Team.objects.get(pk=team.pk), actor_role=membership.role),
         team_usage=budgets.team_usage(team),
+        api_token_count=team.api_tokens.usable().count(),
     )
     context.update(forms)
     return render(request, "generator/team_settings.html", context)
