@@ -10,14 +10,14 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('generator', '0011_boards_tags'),
+        ('generator', '0012_share_boards'),
     ]
 
     operations = [
         migrations.AlterField(
             model_name='auditentry',
             name='action',
-            field=models.CharField(choices=[('key_added', 'API key added'), ('key_replaced', 'API key replaced'), ('key_removed', 'API key removed'), ('member_invited', 'Member invited'), ('member_joined', 'Member joined'), ('member_removed', 'Member removed'), ('role_changed', 'Role changed'), ('budget_changed', 'Budget changed'), ('image_deleted', 'Image deleted'), ('board_images', 'Images put on a board'), ('board_deleted', 'Board deleted'), ('image_tags', 'Image tags changed'), ('team_transferred', 'Team transferred'), ('team_deleted', 'Team deleted'), ('share_created', 'Share link created'), ('share_edited', 'Share link edited'), ('share_revoked', 'Share link revoked'), ('sharing_changed', 'Sharing settings changed'), ('api_token_created', 'API token created'), ('api_token_revoked', 'API token revoked')], max_length=20),
+            field=models.CharField(choices=[('key_added', 'API key added'), ('key_replaced', 'API key replaced'), ('key_removed', 'API key removed'), ('member_invited', 'Member invited'), ('member_joined', 'Member joined'), ('member_removed', 'Member removed'), ('role_changed', 'Role changed'), ('budget_changed', 'Budget changed'), ('image_deleted', 'Image deleted'), ('board_images', 'Images put on a board'), ('board_image_removed', 'Image taken off a board'), ('board_deleted', 'Board deleted'), ('image_tags', 'Image tags changed'), ('team_transferred', 'Team transferred'), ('team_deleted', 'Team deleted'), ('share_created', 'Share link created'), ('share_edited', 'Share link edited'), ('share_revoked', 'Share link revoked'), ('sharing_changed', 'Sharing settings changed'), ('api_token_created', 'API token created'), ('api_token_revoked', 'API token revoked')], max_length=20),
         ),
         migrations.CreateModel(
             name='ApiToken',
