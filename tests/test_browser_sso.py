@@ -5,6 +5,7 @@ and with the role its groups map to."""
 import pytest
 
 from generator.models import AuditAction, AuditEntry, Membership, Role, User
+from tests.factories import PASSWORD as PASSWORD_OF_FACTORIES
 from tests.oidc_provider.running import PASSWORD, running_provider
 
 pytestmark = pytest.mark.browser
@@ -104,3 +105,32 @@ def test_an_unverified_email_is_refused_with_a_clear_message(browser_page, sso):
     assert not User.objects.filter(email="uma@corp.example").exists()
     page.goto("/")
     assert "/login/" in page.url
+
+
+def test_an_id_token_from_another_issuer_is_refused_with_a_clear_message(
+    browser_page, identity_provider, settings
+):
+    # The app expects another issuer than the one the provider writes into its tokens.
+    identity_provider.configure(settings, discovery={"issuer": "http://127.0.0.1:9/o"})
+    page = browser_page
+    sign_in_at_provider(page, "dana")
+    expect()(page.get_by_role("heading", name="Sign-in failed")).to_be_visible()
+    expect()(page.get_by_role("alert")).to_have_text(
+        "The sign-in answer from Test IdP was refused: "
+        "it comes from another issuer than the one configured."
+    )
+    assert not User.objects.filter(email="dana@corp.example").exists()
+
+
+def test_with_password_sign_in_off_people_use_the_provider(browser_page, sso, settings, owner):
+    settings.PASSWORD_SIGN_IN = False
+    page = browser_page
+    page.goto("/login/")
+    expect()(page.get_by_text("Password sign-in is turned off here")).to_be_visible()
+    page.get_by_text("Break-glass administrator sign-in").click()
+    page.get_by_label("Email").fill(owner.email)
+    page.get_by_label("Password").fill(PASSWORD_OF_FACTORIES)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect()(page.get_by_role("alert")).to_contain_text("Password sign-in is turned off here")
+    sign_in_at_provider(page, "dana")
+    expect()(page.get_by_role("heading", name="Studio")).to_be_visible()

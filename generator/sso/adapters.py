@@ -30,13 +30,10 @@ UNVERIFIED_EMAIL = (
 INACTIVE = "Your account here is deactivated. Ask an administrator of this site."
 
 
-def refuse(request, message, provider_name):
+def refuse(request, message):
     """Stop the sign-in and show why, on our page (403)."""
     response = render(
-        request,
-        "socialaccount/authentication_error.html",
-        {"refusal": message, "provider_name": provider_name},
-        status=403,
+        request, "socialaccount/authentication_error.html", {"refusal": message}, status=403
     )
     raise ImmediateHttpResponse(response)
 
@@ -75,18 +72,18 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         provider = sociallogin.provider.name
         if sociallogin.is_existing:
             if not sociallogin.user.is_active:
-                refuse(request, INACTIVE, provider)
+                refuse(request, INACTIVE)
             return
         email, verified = verified_email(sociallogin)
         if not email:
-            refuse(request, NO_EMAIL.format(provider=provider), provider)
+            refuse(request, NO_EMAIL.format(provider=provider))
         if not verified:
-            refuse(request, UNVERIFIED_EMAIL.format(provider=provider, email=email), provider)
+            refuse(request, UNVERIFIED_EMAIL.format(provider=provider, email=email))
         existing = User.objects.filter(email__iexact=email).first()
         if existing is None:
             return  # allauth makes the account (save_user), with no usable password
         if not existing.is_active:
-            refuse(request, INACTIVE, provider)
+            refuse(request, INACTIVE)
         sociallogin.connect(request, existing)
         logger.info("Linked %s to its identity provider account", existing.email)
 

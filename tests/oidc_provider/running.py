@@ -49,8 +49,9 @@ class Provider:
     client_secret: str
     private_key_pem: str
 
-    def configure(self, settings, **overrides):
-        """Point the app (through pytest-django's `settings`) at this provider."""
+    def configure(self, settings, discovery=None, **overrides):
+        """Point the app (through pytest-django's `settings`) at this provider; `discovery`
+        overrides entries of the provider's discovery document as the app reads it."""
         settings.OIDC_ENABLED = True
         settings.OIDC_ISSUER_URL = self.issuer
         settings.OIDC_DISPLAY_NAME = overrides.pop("name", "Test IdP")
@@ -68,6 +69,7 @@ class Provider:
                             "server_url": self.issuer,
                             "scope": ["openid", "email", "profile"],
                             "oauth_pkce_enabled": True,
+                            "openid_configuration_overrides": discovery or {},
                         },
                     }
                 ]
