@@ -186,6 +186,28 @@ def test_the_providers_login_page_is_ours_and_asks_for_a_post(client, sso):
 
 
 @pytest.mark.django_db
+def test_a_provider_that_cannot_be_reached_gets_our_page(client, sso, caplog):
+    # Nothing listens on the configured issuer's port 9.
+    response = client.post("/sso/oidc/login/")
+    assert response.status_code == 401
+    assert "Signing in with Corp SSO did not work" in response.content.decode()
+    assert "Single sign-on failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_an_error_at_the_provider_gets_our_page(client, sso):
+    response = client.get(reverse("socialaccount_login_error"))
+    assert response.status_code == 401
+    assert b"Sign-in failed" in response.content
+
+
+@pytest.mark.django_db
+def test_allauths_names_for_its_own_pages_lead_to_ours(client, sso):
+    assert client.get(reverse("account_login") + "?next=/teams/").url == "/login/?next=/teams/"
+    assert client.get(reverse("socialaccount_signup")).url == reverse("login")
+
+
+@pytest.mark.django_db
 def test_a_cancelled_sign_in_says_so(client, sso):
     response = client.get(reverse("socialaccount_login_cancelled"))
     assert b"You stopped signing in at your identity provider" in response.content

@@ -13,6 +13,8 @@ Discovery, state and PKCE are allauth's own.
 
 import secrets
 
+import requests
+from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider
 
 from .views import VerifyingAdapter
@@ -32,10 +34,16 @@ class VerifyingOpenIDConnectProvider(OpenIDConnectProvider):
         if auth_params is None:
             auth_params = self.get_auth_params()
         auth_params["nonce"] = nonce
-        # Extra keyword arguments are stashed in the sign-in's state, next to the PKCE verifier.
-        return super().redirect(
-            request, process, next_url, data, auth_params=auth_params, nonce=nonce, **kwargs
-        )
+        try:
+            # Extra keyword arguments are stashed in the sign-in's state, next to the PKCE
+            # verifier.
+            return super().redirect(
+                request, process, next_url, data, auth_params=auth_params, nonce=nonce, **kwargs
+            )
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            # The discovery document could not be fetched or lacks an endpoint: our page, with
+            # the reason in the log, rather than an error page.
+            return render_authentication_error(request, self, exception=exc)
 
 
 provider_classes = [VerifyingOpenIDConnectProvider]
