@@ -59,7 +59,8 @@ def test_the_groups_claim_may_be_a_list_or_a_single_string(settings):
     settings.OIDC_GROUPS_CLAIM = "roles"
     assert groups_in({"roles": ["a", "b", 3]}) == {"a", "b"}
     assert groups_in({"roles": "a"}) == {"a"}
-    assert groups_in({"groups": ["a"]}) == set()
+    assert groups_in({"roles": []}) == set()
+    assert groups_in({"groups": ["a"]}) is None
 
 
 @pytest.fixture
@@ -116,6 +117,16 @@ def test_the_last_owner_is_never_demoted_or_removed_but_one_of_two_is(team_a, ma
     second = make_user("second@a.example", team_a, Role.OWNER)
     apply_group_roles(second, {"groups": ["design"]}, mapping)
     assert Membership.objects.get(team=team_a, user=second).role == Role.MEMBER
+
+
+@pytest.mark.django_db
+def test_a_missing_groups_claim_changes_nothing_but_an_empty_one_removes(team_a, mapping, caplog):
+    user = make_user("dana@corp.example", team_a, Role.MEMBER)
+    assert apply_group_roles(user, {"email": user.email}, mapping) == []
+    assert Membership.objects.filter(team=team_a, user=user).exists()
+    assert "sent no 'groups' claim for dana@corp.example" in caplog.text
+    apply_group_roles(user, {"groups": []}, mapping)
+    assert not Membership.objects.filter(team=team_a, user=user).exists()
 
 
 @pytest.mark.django_db

@@ -9,7 +9,8 @@ provider puts in the OIDC_GROUPS_CLAIM claim, and may itself hold colons).
 
 Every team named in the mapping is managed by it: at each sign-in the person's role there
 becomes the highest role any of their groups gives, and they leave the team when no group
-gives one. Teams the mapping does not name are never touched. The last owner of a team is
+gives one. Teams the mapping does not name are never touched, and nothing changes when the
+provider sends no groups claim at all (as opposed to an empty one). The last owner of a team is
 never demoted or removed. Each change is written to the team's audit log.
 """
 
@@ -73,13 +74,14 @@ def group_roles():
 
 
 def groups_in(claims):
-    """The person's groups from the claims: a list of strings (a lone string counts as one)."""
+    """The person's groups from the claims (a lone string counts as one), or None when the
+    claim is missing altogether."""
     value = claims.get(settings.OIDC_GROUPS_CLAIM)
     if isinstance(value, str):
         return {value}
     if isinstance(value, list | tuple):
         return {item for item in value if isinstance(item, str)}
-    return set()
+    return None
 
 
 def desired_roles(groups, mapping):
@@ -108,6 +110,15 @@ def apply_group_roles(user, claims, mapping=None):
     if not mapping:
         return []
     groups = groups_in(claims)
+    if groups is None:
+        # Not "no groups": the provider did not send the claim (not released to this client,
+        # or a scope missing). Taking that as "in no group" would empty every mapped team.
+        logger.warning(
+            "The identity provider sent no %r claim for %s; team memberships left as they are",
+            settings.OIDC_GROUPS_CLAIM,
+            user.email,
+        )
+        return []
     wanted = desired_roles(groups, mapping)
     teams = {team.code: team for team in Team.objects.filter(code__in=wanted)}
     for code in wanted.keys() - teams.keys():
