@@ -160,3 +160,43 @@ def rf_session():
     request.user = AnonymousUser()
     request._messages = FallbackStorage(request)
     return request
+
+
+@pytest.mark.django_db
+def test_userinfo_about_someone_else_than_the_id_token_is_refused(
+    rf_session, settings, monkeypatch
+):
+    from allauth.core import context as allauth_context
+    from allauth.socialaccount.adapter import get_adapter
+    from allauth.socialaccount.models import SocialToken
+
+    from generator.sso.views import VerifyingAdapter
+
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "openid_connect": {
+            "APPS": [
+                {
+                    "provider_id": "oidc",
+                    "name": "Corp SSO",
+                    "client_id": "akool-web",
+                    "secret": "s3cret",
+                    "settings": {"server_url": "http://127.0.0.1:9/o"},
+                }
+            ]
+        }
+    }
+    # The two answers as the provider would give them, already checked on their own.
+    monkeypatch.setattr(VerifyingAdapter, "_fetch_user_info", lambda self, token: {"sub": "7"})
+    monkeypatch.setattr(VerifyingAdapter, "_decode_id_token", lambda self, app, t: {"sub": "42"})
+    with allauth_context.request_context(rf_session):
+        adapter = VerifyingAdapter(rf_session, "oidc")
+        app = get_adapter().get_provider(rf_session, "oidc").app
+        with pytest.raises(IdTokenRefused, match="about someone else"):
+            adapter.complete_login(
+                rf_session, app, SocialToken(token="t"), response={"id_token": "x"}
+            )
+        monkeypatch.setattr(VerifyingAdapter, "_fetch_user_info", lambda self, token: {"sub": "42"})
+        login = adapter.complete_login(
+            rf_session, app, SocialToken(token="t"), response={"id_token": "x"}
+        )
+        assert login.account.uid == "42"

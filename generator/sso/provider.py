@@ -6,7 +6,9 @@ names stay allauth's; the differences are in `views.py`:
 - a nonce is sent with every sign-in and checked in the ID token (allauth sends none);
 - the ID token's signature is always checked against the provider's published keys (allauth
   skips it when the token came straight from the token endpoint, as the spec allows over TLS;
-  checking costs one cached request and also catches a misconfigured or spoofed endpoint);
+  checking costs one request for the keys and also catches a misconfigured or spoofed
+  endpoint);
+- the userinfo answer must be about the ID token's subject;
 - token times are checked with OIDC_CLOCK_SKEW_SECONDS of leeway (allauth allows none).
 Discovery, state and PKCE are allauth's own.
 """

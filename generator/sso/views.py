@@ -52,6 +52,15 @@ class VerifyingAdapter(OpenIDConnectOAuth2Adapter):
     # The nonce stashed with this sign-in's state (set by CallbackView before the token comes).
     expected_nonce = None
 
+    def complete_login(self, request, app, token, **kwargs):
+        login = super().complete_login(request, app, token, **kwargs)
+        data = login.account.extra_data
+        userinfo, id_token = data.get("userinfo") or {}, data.get("id_token") or {}
+        # OpenID Connect Core 5.3.2: userinfo is only about the person the ID token names.
+        if userinfo and id_token and str(userinfo.get("sub")) != str(id_token.get("sub")):
+            raise IdTokenRefused("the provider's user information is about someone else")
+        return login
+
     def _decode_id_token(self, app, id_token):
         return verify_id_token(
             id_token,
