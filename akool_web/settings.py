@@ -154,6 +154,12 @@ INSTALLED_APPS = [
     "ninja",
     "generator",
     "generator.sandbox",
+    # Single sign-on: allauth's accounts (its models only; our own login pages stay) and social
+    # accounts, and our OpenID Connect provider built on its (generator/sso/).
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "generator.sso",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +172,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # After HtmxMiddleware, which it reads.
@@ -483,6 +490,80 @@ ZIP_MAX_BYTES = env_int("ZIP_MAX_BYTES", 10 * 1024**3, minimum=1)
 
 # The REST API (/api/v1/): requests one API token may make per minute before it gets 429s.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+# --- single sign-on (OpenID Connect) ---------------------------------------------------------
+
+# Sign-in with the company's identity provider (Keycloak, Okta, Entra ID, Google Workspace…)
+# through django-allauth. On when OIDC_ISSUER_URL is set; the provider's discovery document is
+# read from <issuer>/.well-known/openid-configuration. Register the callback
+# <PUBLIC_BASE_URL>/sso/oidc/login/callback/ at the provider.
+OIDC_ISSUER_URL = env_url("OIDC_ISSUER_URL")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID").strip()
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET").strip()
+OIDC_DISPLAY_NAME = env_str("OIDC_DISPLAY_NAME", "your company account").strip()
+# Space- or comma-separated; "openid" is required by the protocol.
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile").replace(",", " ").split()
+# The claim (in the ID token or userinfo) listing the person's groups, and the groups that put
+# people in teams: "group:team-code:role" entries, comma-separated (generator/sso/groups.py).
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups").strip()
+OIDC_GROUP_ROLES = env_str("OIDC_GROUP_ROLES").strip()
+# Seconds of clock difference with the provider accepted when checking an ID token's times.
+OIDC_CLOCK_SKEW_SECONDS = env_int("OIDC_CLOCK_SKEW_SECONDS", 60, minimum=0, maximum=600)
+OIDC_ENABLED = bool(OIDC_ISSUER_URL)
+if OIDC_ENABLED:
+    if not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+        raise ImproperlyConfigured(
+            "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set when OIDC_ISSUER_URL is"
+        )
+    if "openid" not in OIDC_SCOPES:
+        raise ImproperlyConfigured(f"OIDC_SCOPES must include openid, got {OIDC_SCOPES!r}")
+
+# Off: only superusers may sign in with a password (the break-glass account, in case the
+# identity provider is down); everyone else uses single sign-on, and password resets are off.
+PASSWORD_SIGN_IN = env_bool("PASSWORD_SIGN_IN", True)
+if not PASSWORD_SIGN_IN and not OIDC_ENABLED:
+    raise ImproperlyConfigured("PASSWORD_SIGN_IN=0 needs single sign-on: set OIDC_ISSUER_URL")
+
+# The id in the callback URL, and the one provider allauth is told about.
+OIDC_PROVIDER_ID = "oidc"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": OIDC_DISPLAY_NAME,
+                "client_id": OIDC_CLIENT_ID,
+                "secret": OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": OIDC_ISSUER_URL,
+                    "scope": OIDC_SCOPES,
+                    # allauth leaves PKCE off by default; every provider named above takes it.
+                    "oauth_pkce_enabled": True,
+                },
+            }
+        ]
+        if OIDC_ENABLED
+        else []
+    }
+}
+# allauth is used for the identity provider's sign-in only: our own views sign people in with
+# a password, so its account settings just describe our user model (the email is the login).
+ACCOUNT_ADAPTER = "generator.sso.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "generator.sso.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# The provider vouches for the address (its email_verified claim); we send no mail of our own.
+ACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+# Linking to an existing account by email is decided by our adapter (verified claims only).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+# The sign-in button posts (with CSRF), so a link elsewhere cannot start a sign-in.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+# Access and refresh tokens are not needed after sign-in; do not keep them.
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 
 # --- logging ---------------------------------------------------------------------------------
 

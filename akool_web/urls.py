@@ -4,6 +4,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Sign-in through the company's identity provider (404s while none is configured).
+    path("sso/", include("generator.sso.urls")),
     path("", include("generator.urls")),
 ]
 

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from .lib import login_throttle
 from .lib.client_address import client_ip
 from .models import ROLE_RANK, Backend, Role, Team, User
+from .sso import may_use_password, password_off_message
 
 # --- people ----------------------------------------------------------------------------------
 
@@ -41,6 +42,20 @@ class ThrottledSignIn:
         login_throttle.clear_account(email)
         return cleaned
 
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not may_use_password(user):
+            # The same sentence as a wrong password (see __init__), so a guesser cannot tell
+            # a right password of an SSO account from a wrong one.
+            raise ValidationError(self.error_messages["invalid_login"], code="invalid_login")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django keeps the messages on the class: copy before changing them for this form.
+        self.error_messages = dict(self.error_messages)
+        if not settings.PASSWORD_SIGN_IN:
+            self.error_messages["invalid_login"] = password_off_message()
+
 
 class EmailAuthenticationForm(ThrottledSignIn, AuthenticationForm):
     """Django's login form, asking for an email address instead of a username."""
@@ -52,9 +67,10 @@ class EmailAuthenticationForm(ThrottledSignIn, AuthenticationForm):
         field.widget = forms.EmailInput(
             attrs={"autofocus": True, "autocomplete": "email", "maxlength": 254}
         )
-        self.error_messages["invalid_login"] = (
-            "That email and password do not match an account. Check both and try again."
-        )
+        if settings.PASSWORD_SIGN_IN:
+            self.error_messages["invalid_login"] = (
+                "That email and password do not match an account. Check both and try again."
+            )
 
 
 class AdminLoginForm(ThrottledSignIn, AdminAuthenticationForm):

@@ -34,6 +34,17 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def content_security_policy():
+    """The policy above; with single sign-on on, forms may also lead to the identity provider
+    (the "Sign in with …" button posts here and is redirected there, and browsers hold
+    redirects after a form to form-action too)."""
+    if not settings.OIDC_ENABLED:
+        return CONTENT_SECURITY_POLICY
+    issuer = urlsplit(settings.OIDC_ISSUER_URL)
+    origin = f"{issuer.scheme}://{issuer.netloc}"
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 class SecurityHeadersMiddleware:
     """A strict Content-Security-Policy on HTML pages.
 
@@ -47,7 +58,7 @@ class SecurityHeadersMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if response.get("Content-Type", "").startswith("text/html"):
-            response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            response.setdefault("Content-Security-Policy", content_security_policy())
         return response
 
 

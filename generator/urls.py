@@ -1,7 +1,6 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 
-from .account_forms import EmailAuthenticationForm
 from .api import not_found as api_not_found
 from .api import urls as api_urls
 from .views import (
@@ -39,13 +38,7 @@ register_converter(ShareFileKind, "sharekind")
 urlpatterns = [
     path("", home.home, name="home"),
     # --- accounts
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", accounts.logout_view, name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(

@@ -19,7 +19,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from generator import source_links
-from generator.lib.log_filters import TOKEN_PATHS, RedactTokens, redact
+from generator.lib.log_filters import QUERY_PATHS, TOKEN_PATHS, RedactTokens, redact
 from generator.models import Invitation, Role
 from tests.factories import make_team, make_user
 from tests.fixtures_pipeline import database_env
@@ -155,6 +155,11 @@ def test_the_apps_loggers_redact_invitation_and_reset_links(caplog):
         ("/login/?next=%2Finvite%2Fabc-123%2F", "/login/?next=%2Finvite%2F***%2F"),
         ("/t/4b7c/invitations/", "/t/4b7c/invitations/"),
         ("Not Found: /source/eyJ:1t:ab", "Not Found: /source/***"),
+        (
+            '"GET /sso/oidc/login/callback/?code=Zx9&state=q1 HTTP/1.1" 302',
+            '"GET /sso/oidc/login/callback/?*** HTTP/1.1" 302',
+        ),
+        ("/sso/oidc/login/callback/ 401", "/sso/oidc/login/callback/ 401"),
     ],
 )
 def test_redaction_keeps_everything_but_the_secret(line, expected):
@@ -172,6 +177,8 @@ def test_nginx_logs_through_maps_that_cover_every_secret_path():
     assert maps.count("map ") == 2
     for prefix, _segments in TOKEN_PATHS:
         assert prefix.replace("/", "(?:/|%2[Ff])") in maps, prefix
+    for path in QUERY_PATHS:
+        assert maps.count(f"/{path}/\\?") == 2, path
     assert re.search(r"access_log \S+ akool_web_redacted;", conf)
     log_format = re.search(r"log_format akool_web_redacted (.*?);", conf, re.S).group(1)
     assert "$request_uri" not in log_format and "$http_referer" not in log_format

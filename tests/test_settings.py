@@ -1,5 +1,6 @@
 """Settings come from the environment; a malformed value fails at start-up, naming itself."""
 
+import json
 import os
 import subprocess
 import sys
@@ -56,3 +57,72 @@ def test_production_needs_a_secret_key():
     result = import_settings(DEBUG="0", ALLOWED_HOSTS="example.com")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr.strip().splitlines()[-1]
+
+
+# --- single sign-on ---------------------------------------------------------------------------
+
+SSO = {
+    "OIDC_ISSUER_URL": "https://id.example.com/realms/corp",
+    "OIDC_CLIENT_ID": "akool-web",
+    "OIDC_CLIENT_SECRET": "s3cret",
+}
+
+
+def run_python(code, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_single_sign_on_settings_configure_allauths_provider_with_pkce():
+    code = "import json, akool_web.settings as s; print(json.dumps(s.SOCIALACCOUNT_PROVIDERS))"
+    result = run_python(code, **SSO, OIDC_SCOPES="openid, email profile groups")
+    assert result.returncode == 0, result.stderr
+    (app,) = json.loads(result.stdout)["openid_connect"]["APPS"]
+    assert app["provider_id"] == "oidc"
+    assert app["settings"] == {
+        "server_url": "https://id.example.com/realms/corp",
+        "scope": ["openid", "email", "profile", "groups"],
+        "oauth_pkce_enabled": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({**SSO, "OIDC_CLIENT_SECRET": ""}, "OIDC_CLIENT_ID and OIDC_CLIENT_SECRET must be set"),
+        ({**SSO, "OIDC_SCOPES": "email profile"}, "OIDC_SCOPES must include openid"),
+        ({**SSO, "OIDC_ISSUER_URL": "id.example.com"}, "OIDC_ISSUER_URL must be a URL"),
+        ({"PASSWORD_SIGN_IN": "0"}, "PASSWORD_SIGN_IN=0 needs single sign-on"),
+    ],
+)
+def test_a_broken_single_sign_on_setting_says_what_to_fix(env, says):
+    result = import_settings(**env)
+    assert result.returncode != 0
+    assert says in result.stderr
+
+
+def test_a_malformed_group_mapping_stops_the_app_at_start():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))},
+            **SSO,
+            "OIDC_GROUP_ROLES": "akool-design:design:member",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "OIDC_GROUP_ROLES: 'design' in 'akool-design:design:member' is not a team code" in (
+        result.stderr
+    )

@@ -1,6 +1,7 @@
-"""Keep secret URL tokens (webhook addresses, signed links, invitations, password resets) out of
-the logs. `redact` serves Django's loggers (RedactTokens) and gunicorn's access log
-(deploy/gunicorn.conf.py); deploy/nginx.conf spells the same paths for nginx's log."""
+"""Keep secret URL tokens (webhook addresses, signed links, invitations, password resets, the
+single sign-on callback's code) out of the logs. `redact` serves Django's loggers
+(RedactTokens) and gunicorn's access log (deploy/gunicorn.conf.py); deploy/nginx.conf spells
+the same paths for nginx's log."""
 
 import logging
 import re
@@ -13,6 +14,10 @@ TOKEN_PATHS = (
     ("password/reset", 2),  # password-reset links: user id and token
 )
 
+# Paths whose whole query string is secret: the identity provider's answer (authorization code,
+# state) on the single sign-on callback.
+QUERY_PATHS = ("login/callback",)
+
 # A slash, raw or percent-encoded (a path inside a query string, e.g. ?next=/invite/...).
 _SLASH = r"(?:/|%2[fF])"
 _SEGMENT = r"(?:(?!%2[fF])[^/\s\"'?&#])+"
@@ -24,10 +29,18 @@ def _pattern(prefix, segments):
     return f"(?P<head>{head}){tail}", "/".join(["***"] * segments)
 
 
+def _query_pattern(path):
+    head = _SLASH + _SLASH.join(re.escape(part) for part in path.split("/")) + _SLASH + r"\?"
+    return f"(?P<head>{head})[^\\s\"']+", "***"
+
+
 def _compile():
     rules = []
     for prefix, segments in TOKEN_PATHS:
         pattern, stars = _pattern(prefix, segments)
+        rules.append((re.compile(pattern), stars))
+    for path in QUERY_PATHS:
+        pattern, stars = _query_pattern(path)
         rules.append((re.compile(pattern), stars))
     return rules
 

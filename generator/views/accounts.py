@@ -12,13 +12,44 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import audit
-from ..account_forms import InviteSignupForm, SignupForm
+from ..account_forms import EmailAuthenticationForm, InviteSignupForm, SignupForm
 from ..lib import login_throttle
 from ..lib.client_address import client_ip
 from ..models import AuditAction, Invitation, Membership, User
+from ..sso import password_off_message, sign_in_option
 
 # Accounts made here log straight in; name the backend because there could be several.
 _BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+class LoginView(auth_views.LoginView):
+    """Password sign-in, and the button for the identity provider when one is configured."""
+
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            sso=sign_in_option(),
+            password_sign_in=settings.PASSWORD_SIGN_IN,
+            password_off_message="" if settings.PASSWORD_SIGN_IN else password_off_message(),
+        )
+        return context
+
+
+class PasswordsOff:
+    """Password resets (requesting a link, and using one) while password sign-in is off."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not settings.PASSWORD_SIGN_IN:
+            return render(
+                request,
+                "registration/password_reset_off.html",
+                {"message": password_off_message()},
+                status=403,
+            )
+        return super().dispatch(request, *args, **kwargs)
 
 
 @require_POST
@@ -28,7 +59,7 @@ def logout_view(request):
     return redirect(settings.LOGOUT_REDIRECT_URL)
 
 
-class PasswordResetView(auth_views.PasswordResetView):
+class PasswordResetView(PasswordsOff, auth_views.PasswordResetView):
     """Django's reset request, throttled per client address and per email address."""
 
     subject_template_name = "registration/password_reset_subject.txt"
@@ -48,7 +79,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         return super().form_valid(form)
 
 
-class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+class PasswordResetConfirmView(PasswordsOff, auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         response = super().form_valid(form)
         # Whoever reset the password owns the mailbox: failed sign-ins before it no longer count.
@@ -59,7 +90,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
 def signup(request):
-    if not settings.ALLOW_SIGNUP:
+    if not settings.ALLOW_SIGNUP or not settings.PASSWORD_SIGN_IN:
         raise Http404("Sign-up is closed; ask a team admin for an invitation.")
     if request.user.is_authenticated:
         return redirect("home")
@@ -151,6 +182,10 @@ def invite(request, code):
 
     if User.objects.filter(email__iexact=invitation.email).exists():
         context["has_account"] = True
+        return render(request, "generator/invite.html", context)
+    if not settings.PASSWORD_SIGN_IN:
+        # No password accounts: the person signs in with the provider, then comes back here.
+        context["sso"] = sign_in_option()
         return render(request, "generator/invite.html", context)
 
     form = InviteSignupForm(invitation, request.POST or None)
