@@ -163,7 +163,8 @@ class ShareLink(models.Model):
     def shared_jobs(self):
         """The finished images the link shows, oldest first (a board would join here)."""
         return (
-            self.jobs.filter(state=State.DONE)
+            self.jobs.kept()
+            .filter(state=State.DONE)
             .select_related("generation")
             .order_by("created_at", "id")
         )

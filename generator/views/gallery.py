@@ -22,12 +22,10 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRefresh, reswap, trigger_client_event
 
-from .. import audit
 from ..access import team_access, team_context
 from ..forms import GalleryFilters
 from ..models import (
     BUTTONS,
-    PENDING_STATES,
     SETTLED_UNWELL,
     CardRemoval,
     Favourite,
@@ -37,6 +35,7 @@ from ..models import (
     Tag,
 )
 from ..starters import retry, start_button
+from ..trash import move_to_trash
 from .shares import share_form_for
 
 PAGE_SIZE = 24
@@ -114,7 +113,9 @@ def gallery_context(request, cursor_token=None):
     empty_team = (
         not jobs
         and not cursor
-        and (not filters.active or not Job.objects.filter(team=team, dismissed=False).exists())
+        and (
+            not filters.active or not Job.objects.kept().filter(team=team, dismissed=False).exists()
+        )
     )
     query = filters.query
     return team_context(
@@ -149,7 +150,10 @@ def filters_of(request):
 
 def team_job(team, code, **extra):
     return get_object_or_404(
-        Job.objects.select_related("generation", "author"), team=team, code=code, **extra
+        Job.objects.kept().select_related("generation", "author"),
+        team=team,
+        code=code,
+        **extra,
     )
 
 
@@ -226,7 +230,11 @@ def poll(request, team_code):
                 starred=Exists(Favourite.objects.filter(user=request.user, job=OuterRef("pk")))
             )
         )
-        jobs = {job.code: job for job in found if job.team_id == team.pk and not job.dismissed}
+        jobs = {
+            job.code: job
+            for job in found
+            if job.team_id == team.pk and not job.dismissed and job.trashed_at is None
+        }
     changed = [job for code, job in jobs.items() if job.state != known[code]]
     gone = [code for code in known if code not in jobs]
     new_jobs, removed, live_since = [], [], None
@@ -234,7 +242,7 @@ def poll(request, team_code):
         stamp, seen = live
         start = stamp - LIVE_OVERLAP
         recent = list(
-            filters.apply(Job.objects.filter(team=team, dismissed=False), user)
+            filters.apply(Job.objects.kept().filter(team=team, dismissed=False), user)
             .filter(created_at__gte=start)
             .order_by("-created_at", "-id")
             .values_list("code", "created_at")[:MAX_POLLED]
@@ -328,7 +336,9 @@ def detail_context(request, job, in_lightbox, error=""):
         newer=newer,
         older=older,
         button_rows=_button_rows(job) if membership.can_edit else [],
-        children=list(job.children.select_related("generation").order_by("created_at", "id")),
+        children=list(
+            job.children.kept().select_related("generation").order_by("created_at", "id")
+        ),
         in_lightbox=in_lightbox,
         use_as_source=job.state == State.DONE and can_use_as_source(team),
         error=error,
@@ -410,7 +420,7 @@ def image_star(request, team_code, job_code):
 @require_POST
 @login_required
 def image_delete(request, team_code, job_code):
-    """Delete an image: its row and its files. Your own as a member; any as an admin."""
+    """Move an image to the team's trash (trash.py). Your own as a member; any as an admin."""
     job = _removable_job(request, team_code, job_code, "delete this image")
     team = request.membership.team
     if job.is_pending:
@@ -421,7 +431,7 @@ def image_delete(request, team_code, job_code):
             content_type="text/plain",
         )
     with transaction.atomic():
-        deleted = delete_images(request.user, team, [job])
+        deleted = move_to_trash(request.user, team, [job])
     if not deleted:
         return HttpResponse(
             "This image changed meanwhile; reload and try again.",
@@ -429,7 +439,7 @@ def image_delete(request, team_code, job_code):
             content_type="text/plain",
         )
     if not request.htmx:
-        messages.success(request, "Deleted the image.")
+        messages.success(request, "Moved the image to the trash.")
         return redirect(_studio_url(team, request))
     response = _removed(request, job)
     if request.POST.get("place") == "detail":
@@ -449,38 +459,6 @@ def image_dismiss(request, team_code, job_code):
     if not request.htmx:
         return redirect(_studio_url(request.membership.team, request))
     return _removed(request, job)
-
-
-def delete_images(user, team, jobs):
-    """Delete finished images (jobs with generation and author loaded) that the caller may
-    delete: rows, tombstones for open galleries, one audit entry each, and their files once
-    the transaction commits (a rollback keeps both). Jobs that are pending meanwhile stay.
-    Call inside a transaction. Returns the jobs deleted."""
-    jobs = {job.pk: job for job in jobs}
-    ids = set(
-        Job.objects.select_for_update()
-        .filter(pk__in=jobs)
-        .exclude(state__in=PENDING_STATES)
-        .values_list("pk", flat=True)
-    )
-    gone = [job for pk, job in jobs.items() if pk in ids]
-    if not gone:
-        return []
-    Job.objects.filter(pk__in=ids).delete()
-    CardRemoval.record(team, *(job.code for job in gone))
-    for job in gone:
-        audit.record(
-            user,
-            team,
-            audit.AuditAction.IMAGE_DELETED,
-            target=f"image {job.code}",
-            prompt=job.generation.prompt[:200],
-            author=job.author.email if job.author else "",
-        )
-    names = [f.name for job in gone for f in job.stored_files]
-    storage = gone[0].original.storage
-    transaction.on_commit(lambda: [storage.delete(name) for name in names])
-    return gone
 
 
 def _removable_job(request, team_code, job_code, action):
