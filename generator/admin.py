@@ -5,10 +5,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.db.models import Count
+from django.template.defaultfilters import filesizeformat
 
 from .account_forms import AdminLoginForm
 from .models import Generation, Invitation, Job, Membership, Team, User
-from .usage import annotate_month_usage, month_totals
+from .usage import annotate_month_usage, annotate_storage, month_totals
 
 # The admin's sign-in checks the same passwords as the site's, so it is throttled the same way.
 admin.site.login_form = AdminLoginForm
@@ -81,6 +82,8 @@ class TeamAdmin(admin.ModelAdmin):
         "member_count",
         "month_credits",
         "month_images",
+        "storage_images",
+        "storage_bytes",
         "created_at",
     )
     list_filter = ("backend",)
@@ -95,14 +98,15 @@ class TeamAdmin(admin.ModelAdmin):
         "time_zone",
         "created_at",
         "usage_summary",
+        "storage_summary",
     )
-    readonly_fields = ("code", "masked_key", "created_at", "usage_summary")
+    readonly_fields = ("code", "masked_key", "created_at", "usage_summary", "storage_summary")
     inlines = (MembershipInline,)
 
     def get_queryset(self, request):
         teams = super().get_queryset(request).annotate(member_count=Count("memberships"))
         # This month's usage per team, in the list's one query (subqueries, no N+1).
-        return annotate_month_usage(teams)
+        return annotate_storage(annotate_month_usage(teams))
 
     @admin.display(description="API key")
     def masked_key(self, obj):
@@ -119,6 +123,24 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Images this month", ordering="month_images")
     def month_images(self, obj):
         return obj.month_images
+
+    @admin.display(description="Images stored", ordering="storage_images")
+    def storage_images(self, obj):
+        return obj.storage_images
+
+    @admin.display(description="Storage", ordering="storage_bytes")
+    def storage_bytes(self, obj):
+        return filesizeformat(obj.storage_bytes)
+
+    @admin.display(description="Storage used")
+    def storage_summary(self, obj):
+        if obj.pk is None:
+            return "—"
+        used = obj.storage_used()
+        return (
+            f"{used['images']} images, {filesizeformat(used['bytes'])} "
+            f"(in the trash: {used['trash_images']} images, {filesizeformat(used['trash_bytes'])})"
+        )
 
     @admin.display(description="Usage")
     def usage_summary(self, obj):

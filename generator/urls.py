@@ -82,6 +82,7 @@ urlpatterns = [
     path(team + "delete/", teams.team_delete, name="team_delete"),
     path(team + "budget/", teams.team_budget, name="team_budget"),
     path(team + "members/cap/", members.member_cap, name="member_cap"),
+    path(team + "retention/", teams.team_retention, name="team_retention"),
     path(team + "audit/", audit.audit_log, name="audit_log"),
     path(team + "usage/", usage.usage, name="usage"),
     path(team + "usage.csv", usage.usage_csv, name="usage_csv"),

@@ -74,6 +74,10 @@ class JobQuerySet(models.QuerySet):
     def in_trash(self):
         return self.exclude(kept())
 
+    def stored(self):
+        """Jobs with files in storage (the trash's included, until purged)."""
+        return self.exclude(original="")
+
     def gallery(self, team, user):
         """Every job a gallery may show, with what a card needs in the same query."""
         return (

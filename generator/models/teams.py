@@ -254,7 +254,7 @@ class Team(models.Model):
         their files' real sizes, and the part of both waiting in the trash."""
         from .jobs import Job, kept
 
-        stored = Job.objects.filter(team=self).exclude(original="")
+        stored = Job.objects.stored().filter(team=self)
         totals = stored.aggregate(
             images=models.Count("pk"),
             bytes=models.Sum("stored_bytes", default=0),
