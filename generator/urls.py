@@ -9,6 +9,7 @@ from .views import (
     home,
     hooks,
     members,
+    my_data,
     shares,
     studio,
     teams,
@@ -67,6 +68,8 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("signup/", accounts.signup, name="signup"),
+    path("account/data/", my_data.my_data, name="my_data"),
+    path("account/data/export/", my_data.my_data_export, name="my_data_export"),
     path("invite/<uuid:code>/", accounts.invite, name="invite"),
     # --- teams
     path("teams/", teams.team_list, name="team_list"),
