@@ -1,13 +1,15 @@
 """Site administration. Credentials are never shown: only `masked_key` is."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 
 from .account_forms import AdminLoginForm
+from .erasure import erase_person, plan
 from .models import Generation, Invitation, Job, Membership, Team, User
 from .usage import annotate_month_usage, annotate_storage, month_totals
 
@@ -65,6 +67,36 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+    actions = ("erase_data",)
+
+    @admin.action(
+        description="Erase the selected people's images and prompts (data-protection request)",
+        permissions=("erase",),
+    )
+    def erase_data(self, request, queryset):
+        """Asks first, on a page that lists what goes (erasure.plan); erases once confirmed."""
+        people = list(queryset)
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase people's data",
+                "rows": [(person, plan(person)) for person in people],
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/generator/erase_confirm.html", context)
+        for person in people:
+            done = erase_person(person, by=request.user)
+            self.message_user(
+                request,
+                f"Erased {done.images} images and {done.prompts} prompts of {person.email}; "
+                f"anonymised {done.audit_entries} audit entries.",
+                messages.SUCCESS,
+            )
+        return None
+
+    def has_erase_permission(self, request):
+        return request.user.is_superuser
 
 
 class MembershipInline(admin.TabularInline):

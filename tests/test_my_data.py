@@ -162,3 +162,15 @@ def test_an_unknown_address_or_a_non_superuser_is_refused(member_story, member, 
     with pytest.raises(CommandError, match="not a superuser"):
         call_command("erase_person", member.email, confirm=member.email, by=owner.email)
     assert Job.objects.filter(author=member).count() == 2
+
+
+def test_the_admin_action_asks_first_then_erases(admin_client, member_story, member):
+    url = reverse("admin:generator_user_changelist")
+    data = {"action": "erase_data", "_selected_action": [member.pk]}
+    page = admin_client.post(url, data)
+    assert page.status_code == 200
+    assert "2 images" in page.content.decode() and member.email in page.content.decode()
+    assert Job.objects.filter(author=member).count() == 2
+    admin_client.post(url, {**data, "confirm": "yes"})
+    assert not Job.objects.filter(author=member).exists()
+    assert not PromptHistory.objects.filter(user=member).exists()
