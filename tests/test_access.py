@@ -55,6 +55,10 @@ TEAM_URLS = [
     ("board_edit", "post", Role.MEMBER),
     ("board_delete", "post", Role.MEMBER),
     ("studio_zip", "post", Role.VIEWER),
+    ("team_retention", "post", Role.ADMIN),
+    ("trash_list", "get", Role.VIEWER),
+    ("trash_restore", "post", Role.MEMBER),
+    ("trash_empty", "post", Role.ADMIN),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 

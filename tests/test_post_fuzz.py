@@ -99,6 +99,10 @@ MAY_CHANGE = {
     "board_edit": "member",
     "board_delete": "member",
     "studio_zip": NOBODY,  # a download: it changes nothing
+    "my_data_export": NOBODY,  # a download too
+    "team_retention": "admin",
+    "trash_restore": "admin",  # like deleting: one's own as a member, anyone's as an admin
+    "trash_empty": "admin",
     "akool_webhook": NOBODY,
 }
 COUNTED = (
