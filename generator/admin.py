@@ -1,14 +1,17 @@
 """Site administration. Credentials are never shown: only `masked_key` is."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.db.models import Count
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 
 from .account_forms import AdminLoginForm
+from .erasure import erase_person, plan
 from .models import Generation, Invitation, Job, Membership, Team, User
-from .usage import annotate_month_usage, month_totals
+from .usage import annotate_month_usage, annotate_storage, month_totals
 
 # The admin's sign-in checks the same passwords as the site's, so it is throttled the same way.
 admin.site.login_form = AdminLoginForm
@@ -64,6 +67,36 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+    actions = ("erase_data",)
+
+    @admin.action(
+        description="Erase the selected people's images and prompts (data-protection request)",
+        permissions=("erase",),
+    )
+    def erase_data(self, request, queryset):
+        """Asks first, on a page that lists what goes (erasure.plan); erases once confirmed."""
+        people = list(queryset)
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Erase people's data",
+                "rows": [(person, plan(person)) for person in people],
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/generator/erase_confirm.html", context)
+        for person in people:
+            done = erase_person(person, by=request.user)
+            self.message_user(
+                request,
+                f"Erased {done.images} images and {done.prompts} prompts of {person.email}; "
+                f"anonymised {done.audit_entries} audit entries.",
+                messages.SUCCESS,
+            )
+        return None
+
+    def has_erase_permission(self, request):
+        return request.user.is_superuser
 
 
 class MembershipInline(admin.TabularInline):
@@ -81,6 +114,8 @@ class TeamAdmin(admin.ModelAdmin):
         "member_count",
         "month_credits",
         "month_images",
+        "storage_images",
+        "storage_bytes",
         "created_at",
     )
     list_filter = ("backend",)
@@ -95,14 +130,15 @@ class TeamAdmin(admin.ModelAdmin):
         "time_zone",
         "created_at",
         "usage_summary",
+        "storage_summary",
     )
-    readonly_fields = ("code", "masked_key", "created_at", "usage_summary")
+    readonly_fields = ("code", "masked_key", "created_at", "usage_summary", "storage_summary")
     inlines = (MembershipInline,)
 
     def get_queryset(self, request):
         teams = super().get_queryset(request).annotate(member_count=Count("memberships"))
         # This month's usage per team, in the list's one query (subqueries, no N+1).
-        return annotate_month_usage(teams)
+        return annotate_storage(annotate_month_usage(teams))
 
     @admin.display(description="API key")
     def masked_key(self, obj):
@@ -119,6 +155,24 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(description="Images this month", ordering="month_images")
     def month_images(self, obj):
         return obj.month_images
+
+    @admin.display(description="Images stored", ordering="storage_images")
+    def storage_images(self, obj):
+        return obj.storage_images
+
+    @admin.display(description="Storage", ordering="storage_bytes")
+    def storage_bytes(self, obj):
+        return filesizeformat(obj.storage_bytes)
+
+    @admin.display(description="Storage used")
+    def storage_summary(self, obj):
+        if obj.pk is None:
+            return "—"
+        used = obj.storage_used()
+        return (
+            f"{used['images']} images, {filesizeformat(used['bytes'])} "
+            f"(in the trash: {used['trash_images']} images, {filesizeformat(used['trash_bytes'])})"
+        )
 
     @admin.display(description="Usage")
     def usage_summary(self, obj):

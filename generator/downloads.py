@@ -184,9 +184,10 @@ class ZipDownload:
 
     Iterate it for the bytes; `size` is exact before iterating. Originals missing from storage
     are left out (and so not in the manifest). The manifest comes last, so it carries the
-    sha256 of each file as it is in the archive, computed while the file streamed."""
+    sha256 of each file as it is in the archive, computed while the file streamed. `extra`:
+    more small files, as (name, bytes) pairs (a personal export's prompt history)."""
 
-    def __init__(self, jobs, filename):
+    def __init__(self, jobs, filename, extra=()):
         self.filename = filename
         self.rows = []
         self._zip = ZipStream(sized=True, compress_type=ZIP_STORED)
@@ -208,6 +209,8 @@ class ZipDownload:
                 row["file"],
                 size=original.size,
             )
+        for name, content in extra:
+            self._zip.add(content, name, size=len(content))
         # Sized now with placeholder digests, written later with the real ones (same length).
         for name, render in (("manifest.csv", self._csv), ("manifest.json", self._json)):
             self._zip.add(_later(render), name, size=len(render()))

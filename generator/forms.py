@@ -281,6 +281,26 @@ class BudgetForm(forms.ModelForm):
         }
 
 
+class RetentionForm(forms.ModelForm):
+    """How long deleted images stay restorable, and the team's retention policy (trash.py,
+    retention.py)."""
+
+    class Meta:
+        model = Team
+        fields = ["trash_days", "retention_days"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.update(min=1, inputmode="numeric")
+
+    def changes(self):
+        """{field: [old, new]} of what this save changes, for the audit log."""
+        return {
+            name: [self.initial.get(name), self.cleaned_data[name]] for name in self.changed_data
+        }
+
+
 class MemberCapForm(forms.Form):
     member = forms.EmailField()
     # The model field's bounds (what its database column holds), as a ModelForm would check.

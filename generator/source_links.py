@@ -51,7 +51,7 @@ def _lookup(kind, code, team=None):
     if kind == UPLOAD:
         rows = Generation.objects.filter(code=code).exclude(source_upload="")
     elif kind == IMAGE:
-        rows = Job.objects.select_related("generation").filter(code=code, state=State.DONE)
+        rows = Job.objects.kept().select_related("generation").filter(code=code, state=State.DONE)
     else:
         return None
     if team is not None:

@@ -439,6 +439,7 @@ def _save_files(job, tmp, size, derived, buttons):
         thumbnail_2x=job.thumbnail_2x.name,
         preview=job.preview.name,
         original_bytes=size,
+        stored_bytes=size + sum(len(content) for _, _, content in files[1:]),
         **derived.facts,
         stored_at=now,
         lease_until=None,
@@ -488,12 +489,25 @@ def delete_stored_files(names):
     """Remove stored files whose rows are gone (a deleted team's images and uploads).
 
     Runs after the delete has committed, in the background: a large team has thousands of
-    files, and on S3 each is a request. A file already missing is fine; one that cannot be
-    removed is logged and skipped so the rest still go."""
-    from django.core.files.storage import default_storage
+    files, and on S3 each is a request."""
+    from .trash import delete_files
 
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            log.warning("could not delete stored file %s", name)
+    delete_files(names)
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+def purge_trash():
+    """Daily: 1. purge every team's trash past its `trash_days` (files, then rows)."""
+    from .trash import purge_expired
+
+    purge_expired()
+
+
+def apply_retention():
+    """Daily: 1. move each team's images past its retention policy to the trash (one summary
+    audit entry per team)."""
+    from .retention import apply_all
+
+    apply_all()

@@ -6,7 +6,7 @@ studio page itself (`studio`, the prefix alone).
 
 from django.urls import path, register_converter
 
-from .views import boards, bulk, compare, downloads, files, gallery, history, studio
+from .views import boards, bulk, compare, downloads, files, gallery, history, studio, trash
 
 
 class ImageKind:
@@ -48,4 +48,7 @@ urlpatterns = [
     path("boards/new/", boards.board_create, name="board_create"),
     path("boards/<uuid:board_code>/edit/", boards.board_edit, name="board_edit"),
     path("boards/<uuid:board_code>/delete/", boards.board_delete, name="board_delete"),
+    path("trash/", trash.trash_list, name="trash_list"),
+    path("trash/restore/", trash.trash_restore, name="trash_restore"),
+    path("trash/empty/", trash.trash_empty, name="trash_empty"),
 ]

@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import (
+    BigIntegerField,
     Case,
     Count,
     DateTimeField,
@@ -33,13 +34,14 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
-from .models import Job, Mode, Resolution, State, Team, TokenKind
+from .models import Job, Mode, Resolution, State, Team, TokenKind, kept
 
 logger = logging.getLogger(__name__)
 
 MONTHS = {"current": 0, "previous": 1}
 
-_DELIVERED = Q(state=State.DONE)
+# Images in the gallery: trashed ones are not delivered any more, but their credits were spent.
+_DELIVERED = Q(state=State.DONE) & kept()
 _RESERVED = Q(deduction_credit__isnull=True) & ~Q(state=State.FAILED)
 
 
@@ -307,6 +309,18 @@ def annotate_month_usage(teams, when=None):
     return teams.annotate(
         month_credits=Coalesce(Subquery(credits, output_field=IntegerField()), 0),
         month_images=Coalesce(Subquery(images, output_field=IntegerField()), 0),
+    )
+
+
+def annotate_storage(teams):
+    """`storage_images` and `storage_bytes` on each team: its stored images (trash included,
+    until purged) and their files' sizes, as Team.storage_used counts them, in one query."""
+    stored = Job.objects.stored().filter(team=OuterRef("pk")).order_by()
+    images = stored.values("team").annotate(v=Count("pk")).values("v")
+    sizes = stored.values("team").annotate(v=Sum("stored_bytes")).values("v")
+    return teams.annotate(
+        storage_images=Coalesce(Subquery(images, output_field=IntegerField()), 0),
+        storage_bytes=Coalesce(Subquery(sizes, output_field=BigIntegerField()), 0),
     )
 
 

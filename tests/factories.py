@@ -184,6 +184,8 @@ def make_image(
         thumb = image_bytes("WEBP", (40, 30))
         job.thumbnail.save(f"{job.code}.webp", ContentFile(thumb), save=False)
         job.preview.save(f"{job.code}.webp", ContentFile(thumb), save=False)
+        # What the worker records: the real sizes of the files it wrote.
+        job.stored_bytes = sum(field.size for field in job.stored_files)
         job.save()
     return job
 

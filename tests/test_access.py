@@ -58,6 +58,10 @@ TEAM_URLS = [
     ("studio_compare", "get", Role.VIEWER),
     ("studio_compare_selection", "post", Role.VIEWER),
     ("image_boards", "post", Role.MEMBER),
+    ("team_retention", "post", Role.ADMIN),
+    ("trash_list", "get", Role.VIEWER),
+    ("trash_restore", "post", Role.MEMBER),
+    ("trash_empty", "post", Role.ADMIN),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 

@@ -135,6 +135,8 @@ def test_a_script_generates_downloads_upscales_lists_and_deletes(
     gone = api("DELETE", f"/images/{child['code']}")
     assert gone.status_code == 204
     assert api("GET", f"/images/{child['code']}").status_code == 404
+    # Like the studio's Delete, into the team's trash, restorable until the purge.
+    assert Job.objects.in_trash().filter(code=child["code"]).exists()
     assert "catalogue sync" in AuditEntry.objects.get(action="image_deleted").details["via"]
 
     # The secret appears in no log line of the server (its thread logs here) or the worker.

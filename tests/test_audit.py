@@ -216,10 +216,10 @@ def test_deleting_an_image(member_client, member, team_a):
     generation = make_generation(team_a, member, "a red kite")
     job = make_job(generation=generation, state=State.DONE)
     member_client.post(reverse("image_delete", args=[team_a.code, job.code]))
-    assert not Job.objects.filter(pk=job.pk).exists()
+    assert not Job.objects.kept().filter(pk=job.pk).exists()
     entry = only_entry(AuditAction.IMAGE_DELETED)
     assert entry.target == f"image {job.code}"
-    assert entry.details == {"prompt": "a red kite", "author": member.email}
+    assert entry.details == {"prompt": "a red kite", "author": member.email, "trash_days": 30}
 
 
 def test_a_pending_image_is_not_deleted_and_not_logged(member_client, member, team_a):

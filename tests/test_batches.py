@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from generator import tasks
+from generator import tasks, trash
 from generator.batches import group
 from generator.lib.imaging import THUMB_2X_SIZE, THUMB_SIZE, derive
 from generator.models import Job, State
@@ -205,7 +205,7 @@ def test_the_2x_is_served_to_members_and_used_in_srcset(
     assert html.count("srcset=") == 1
 
 
-def test_deleting_an_image_deletes_its_2x(
+def test_purging_an_image_deletes_its_2x(
     member_client, sandbox_team, member, django_capture_on_commit_callbacks
 ):
     job = with_2x(make_image(sandbox_team, member, files=True))
@@ -213,6 +213,9 @@ def test_deleting_an_image_deletes_its_2x(
     assert os.path.exists(path)
     with django_capture_on_commit_callbacks(execute=True):
         member_client.post(image_url("image_delete", sandbox_team, job), **HX)
+    assert os.path.exists(path)  # restorable from the trash
+    with django_capture_on_commit_callbacks(execute=True):
+        trash.empty(member, sandbox_team)
     assert not os.path.exists(path)
 
 

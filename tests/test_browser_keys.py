@@ -169,8 +169,8 @@ def test_delete_asks_first_then_deletes_the_focused_card(desk, gallery):
     desk.once("dialog", accept)
     desk.keyboard.press("Delete")
     expect(card(desk, own)).to_have_count(0)
-    assert "Delete this image" in asked[0]
-    assert not Job.objects.filter(pk=own.pk).exists()
+    assert "Move this image to the team's trash" in asked[0]
+    assert not Job.objects.kept().filter(pk=own.pk).exists()
     assert_clean(desk)
 
 

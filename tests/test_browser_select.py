@@ -133,11 +133,12 @@ def test_a_members_bulk_delete_skips_a_teammates_image(
     page.once("dialog", lambda dialog: dialog.accept())
     page.locator("#bulk-form").get_by_role("button", name="Delete").click()
     expect(page.locator("#bulk-status")).to_contain_text(
-        "Deleted 1 image. Skipped 1 image: only an image's author or a team admin can delete it."
+        "Moved 1 image to the trash. Skipped 1 image: only an image's author or a team admin "
+        "can delete it."
     )
     expect(page.locator(f"#job-{own.code}")).to_have_count(0)
     expect(page.locator(f"#job-{theirs.code}")).to_be_visible()
-    assert not Job.objects.filter(pk=own.pk).exists()
+    assert not Job.objects.kept().filter(pk=own.pk).exists()
     assert Job.objects.filter(pk=theirs.pk).exists()
     assert_clean(page)
 

@@ -477,8 +477,9 @@ def test_star_and_delete_from_a_card(open_as, sandbox_team, member, gallery):
     card.get_by_role("button", name="Delete").click()
     expect(card).to_have_count(0)
     expect(page.locator("#gallery-grid article.job-card")).to_have_count(7)
-    assert not Job.objects.filter(pk=own.pk).exists()
-    assert not Path(own.thumbnail.path).exists()
+    assert not Job.objects.kept().filter(pk=own.pk).exists()
+    # In the trash, restorable: its files stay until the purge (tests/test_trash.py).
+    assert Path(own.thumbnail.path).exists()
     assert_clean(page)
 
 

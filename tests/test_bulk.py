@@ -106,7 +106,7 @@ def test_an_unknown_action_is_refused(member_client, team_a, member):
 # --- delete ---------------------------------------------------------------------------------
 
 
-def test_a_member_deletes_only_their_own_and_hears_how_many_were_skipped(
+def test_a_member_trashes_only_their_own_and_hears_how_many_were_skipped(
     member_client, team_a, member, owner, django_capture_on_commit_callbacks
 ):
     own = images(team_a, member, 2, files=True)
@@ -115,9 +115,11 @@ def test_a_member_deletes_only_their_own_and_hears_how_many_were_skipped(
     with django_capture_on_commit_callbacks(execute=True):
         response = bulk(member_client, team_a, "delete", [*own, theirs])
     text = html.unescape(response.content.decode())
-    assert "Deleted 2 images. Skipped 1 image: only an image's author or a team admin" in text
-    assert set(Job.objects.values_list("pk", flat=True)) == {theirs.pk}
-    assert not any(os.path.exists(p) for p in paths)
+    assert "Moved 2 images to the trash. Skipped 1 image: only an image's author or a team" in text
+    assert set(Job.objects.kept().values_list("pk", flat=True)) == {theirs.pk}
+    assert set(Job.objects.in_trash().values_list("pk", flat=True)) == {j.pk for j in own}
+    # Restorable until the trash is purged, so the files stay (tests/test_trash.py).
+    assert all(os.path.exists(p) for p in paths)
     assert os.path.exists(theirs.original.path)
     # The deleted cards leave this page out of band, and teammates' pages by tombstone.
     for job in own:
@@ -131,15 +133,15 @@ def test_a_member_deletes_only_their_own_and_hears_how_many_were_skipped(
 def test_an_admin_deletes_anyones_images(team_admin_client, team_a, member, owner):
     jobs = [make_image(team_a, member), make_image(team_a, owner)]
     response = bulk(team_admin_client, team_a, "delete", jobs)
-    assert "Deleted 2 images." in response.content.decode()
-    assert not Job.objects.exists()
+    assert "Moved 2 images to the trash." in response.content.decode()
+    assert not Job.objects.kept().exists()
 
 
 def test_pending_images_are_never_deleted(owner_client, team_a, owner):
     pending = make_image(team_a, owner, state=State.STORING)
     done = make_image(team_a, owner)
     bulk(owner_client, team_a, "delete", [pending, done])
-    assert list(Job.objects.values_list("pk", flat=True)) == [pending.pk]
+    assert list(Job.objects.kept().values_list("pk", flat=True)) == [pending.pk]
 
 
 def test_a_bulk_change_is_one_transaction(owner_client, team_a, owner, monkeypatch):
@@ -195,8 +197,8 @@ def test_all_matching_delete_keeps_the_role_rule(member_client, team_a, member, 
     images(team_a, member, 4, prompt="harbour")
     theirs = images(team_a, owner, 2, prompt="harbour")
     response = bulk(member_client, team_a, "delete", all="1", filters="q=harbour")
-    assert "Deleted 4 images. Skipped 2 images" in response.content.decode()
-    assert set(Job.objects.values_list("pk", flat=True)) == {j.pk for j in theirs}
+    assert "Moved 4 images to the trash. Skipped 2 images" in response.content.decode()
+    assert set(Job.objects.kept().values_list("pk", flat=True)) == {j.pk for j in theirs}
 
 
 # --- tags and boards ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from generator import starters, tasks
+from generator import starters, tasks, trash
 from generator.akool.client import ImageResult
 from generator.models import Backend, Job, State, Team
 from tests.factories import make_akool_team, make_generated_job, make_job
@@ -200,11 +200,18 @@ def family(team_a, owner, media):
     return parent, children
 
 
-def test_deleting_an_image_with_children_keeps_them_and_their_files(owner_client, family):
+def test_deleting_an_image_with_children_keeps_them_and_their_files(
+    owner_client, family, django_capture_on_commit_callbacks
+):
     parent, children = family
     url = reverse("image_delete", args=[parent.team.code, parent.code])
     response = owner_client.post(url)
     assert response.status_code in (200, 302)
+    # In the trash, the children point there; once purged, they stand alone.
+    page = owner_client.get(reverse("image_detail", args=[parent.team.code, children[0].code]))
+    assert "an image in the trash" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        trash.purge(Job.objects.filter(pk=parent.pk))
     assert not Job.objects.filter(pk=parent.pk).exists()
     for child in children:
         child.refresh_from_db()

@@ -82,6 +82,7 @@ def test_twenty_generations_of_four_are_all_stored_at_the_right_size(team, mode,
                 assert image.size == expected
             assert (job.width, job.height) == expected
             assert job.original.size == job.original_bytes
+            assert job.stored_bytes == sum(field.size for field in job.stored_files)
             with Image.open(job.thumbnail.path) as thumb:
                 assert thumb.format == "WEBP" and max(thumb.size) == 400
             assert job.sha256 and job.placeholder_color.startswith("#")

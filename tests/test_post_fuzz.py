@@ -102,6 +102,10 @@ MAY_CHANGE = {
     "studio_zip": NOBODY,  # a download: it changes nothing
     "studio_compare_selection": NOBODY,  # an address to look at: it changes nothing
     "image_boards": "member",
+    "my_data_export": NOBODY,  # a download too
+    "team_retention": "admin",
+    "trash_restore": "admin",  # like deleting: one's own as a member, anyone's as an admin
+    "trash_empty": "admin",
     "akool_webhook": NOBODY,
     "account_tokens": SIGNED_IN,  # a person's own token, in a team of theirs
     "account_token_revoke": SIGNED_IN,

@@ -174,7 +174,7 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_deleting_an_image_removes_its_objects_from_the_bucket(team, s3):
+def test_emptying_the_trash_removes_a_deleted_images_objects_from_the_bucket(team, s3):
     from django.core.files.base import ContentFile
 
     owner, owner_client = person(team, "owner@bucket.example")
@@ -188,6 +188,10 @@ def test_deleting_an_image_removes_its_objects_from_the_bucket(team, s3):
     assert len(bucket_keys(s3)) == 6
 
     response = owner_client.post(reverse("image_delete", args=[team.code, drop.code]))
+    assert response.status_code == 302
+    # In the trash it can still be restored, so its objects stay until the trash is emptied.
+    assert len(bucket_keys(s3)) == 6
+    response = owner_client.post(reverse("trash_empty", args=[team.code]), {"confirm": "yes"})
     assert response.status_code == 302
     assert bucket_keys(s3) == sorted([keep.original.name, keep.thumbnail.name, keep.preview.name])
 

@@ -591,7 +591,7 @@ def files_of(job):
     return [job.original.path, job.thumbnail.path, job.preview.path]
 
 
-def test_a_member_deletes_their_own_image_and_its_files(
+def test_a_member_moves_their_own_image_to_the_trash_with_its_files_kept(
     member_client, sandbox_team, member, django_capture_on_commit_callbacks
 ):
     import os
@@ -603,8 +603,9 @@ def test_a_member_deletes_their_own_image_and_its_files(
         response = member_client.post(image_url("image_delete", sandbox_team, job), **HX)
     assert response.status_code == 200
     assert f'<div id="job-{job.code}" hx-swap-oob="delete">' in response.content.decode()
-    assert not Job.objects.filter(pk=job.pk).exists()
-    assert not any(os.path.exists(p) for p in paths)
+    assert not Job.objects.kept().filter(pk=job.pk).exists()
+    # Restorable until the trash is purged (tests/test_trash.py), so the files stay.
+    assert all(os.path.exists(p) for p in paths)
 
 
 def test_a_member_cannot_delete_someone_elses_image(member_client, sandbox_team, owner):
@@ -617,7 +618,7 @@ def test_a_member_cannot_delete_someone_elses_image(member_client, sandbox_team,
 def test_an_admin_deletes_anyones_image(team_admin_client, sandbox_team, member):
     job = make_image(sandbox_team, member)
     response = team_admin_client.post(image_url("image_delete", sandbox_team, job))
-    assert response.status_code == 302 and not Job.objects.filter(pk=job.pk).exists()
+    assert response.status_code == 302 and not Job.objects.kept().filter(pk=job.pk).exists()
 
 
 def test_a_viewer_cannot_delete(viewer_client, sandbox_team, viewer):

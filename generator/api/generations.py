@@ -96,7 +96,7 @@ def _form_problem(form):
 
 
 def _answer(generation, replayed=False):
-    jobs = list(Job.objects.filter(generation=generation).select_related(*JOB_FIELDS))
+    jobs = list(Job.objects.kept().filter(generation=generation).select_related(*JOB_FIELDS))
     headers = {"Location": reverse("api-1:generation", args=[generation.code])}
     if replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -9,9 +9,9 @@ from ninja import Router
 from ninja.responses import Status
 
 from ..forms import GalleryFilters
-from ..image_deletion import CHANGED_MEANWHILE, STILL_PENDING, delete_images
 from ..models import BUTTONS, Job, Role, Scope, State
 from ..starters import start_button
+from ..trash import CHANGED_MEANWHILE, STILL_PENDING, move_to_trash
 from ..views.files import original_response
 from ..views.gallery import make_cursor, read_cursor
 from .generations import JOB_FIELDS, start_refusals
@@ -25,7 +25,8 @@ PAGE_SIZE_MAX = 100
 
 def _job(caller, code, **extra):
     job = (
-        Job.objects.select_related(*JOB_FIELDS)
+        Job.objects.kept()
+        .select_related(*JOB_FIELDS)
         .filter(team=caller.team, code=code, dismissed=False, **extra)
         .first()
     )
@@ -109,7 +110,7 @@ def delete_image(request, code: UUID):
     if job.is_pending:
         raise Problem(409, STILL_PENDING)
     with transaction.atomic():
-        deleted = delete_images(caller.user, caller.team, [job], via=caller.via)
+        deleted = move_to_trash(caller.user, caller.team, [job], via=caller.via)
     if not deleted:
         raise Problem(409, CHANGED_MEANWHILE)
     return Status(204, None)

@@ -37,6 +37,7 @@ from .jobs import (
     JobQuerySet,
     PollerLease,
     State,
+    kept,
 )
 from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
 from .history import PromptHistory
@@ -115,5 +116,6 @@ __all__ = [
     "UserManager",
     "_invite_expiry",
     "clean_tag_name",
+    "kept",
     "_webhook_token",
 ]

@@ -1,5 +1,7 @@
 """The append-only audit log of what happened to a team."""
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -30,6 +32,13 @@ class AuditAction(models.TextChoices):
     SHARING_CHANGED = "sharing_changed", "Sharing settings changed"
     API_TOKEN_CREATED = "api_token_created", "API token created"
     API_TOKEN_REVOKED = "api_token_revoked", "API token revoked"
+    IMAGE_RESTORED = "image_restored", "Images restored from the trash"
+    TRASH_EMPTIED = "trash_emptied", "Trash emptied"
+    # Written by schedules, with no actor: one summary entry per team and run.
+    TRASH_PURGED = "trash_purged", "Trash purged after its time"
+    RETENTION_APPLIED = "retention_applied", "Retention policy applied"
+    RETENTION_CHANGED = "retention_changed", "Retention settings changed"
+    PERSON_ERASED = "person_erased", "Person's data erased"
 
 
 class AppendOnly(Exception):
@@ -82,3 +91,48 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnly("Audit entries cannot be deleted.")
+
+    # The one exception to "append-only". A data-protection erasure must not leave a person's
+    # name and address behind in the log, while the log must still say what happened and when.
+    # So this replaces exactly the person's identifying strings and nothing else; it goes
+    # through Django's plain QuerySet.update on purpose, past AuditQuerySet's refusal, and is
+    # called only by people.erase_person (itself audited).
+    ERASED = "erased person"
+
+    @classmethod
+    def anonymise(cls, user):
+        """Remove `user`'s email and name from every entry (as actor, target, or in the
+        details). Returns the number of entries changed."""
+        email, name = user.email, user.name
+        rows = cls.objects.filter(
+            models.Q(actor=user)
+            | models.Q(actor_email__iexact=user.email)
+            | models.Q(target__icontains=user.email)
+            | models.Q(details__icontains=user.email)
+        )
+        changed = 0
+        for entry in rows:
+            values = {
+                "actor": None if entry.actor_id == user.pk else entry.actor_id,
+                "actor_email": ""
+                if entry.actor_email.lower() == user.email.lower()
+                else (entry.actor_email),
+                "target": _scrub(entry.target, email, name),
+                "details": _scrub(entry.details, email, name),
+            }
+            changed += models.QuerySet.update(cls.objects.filter(pk=entry.pk), **values)
+        return changed
+
+
+def _scrub(value, email, name):
+    """`value` (a string, or JSON of lists and dicts) with the email replaced wherever it
+    appears, and the name where it is a whole value (a short name would match inside words)."""
+    if isinstance(value, str):
+        if name and value == name:
+            return AuditEntry.ERASED
+        return re.sub(re.escape(email), AuditEntry.ERASED, value, flags=re.IGNORECASE)
+    if isinstance(value, list):
+        return [_scrub(item, email, name) for item in value]
+    if isinstance(value, dict):
+        return {key: _scrub(item, email, name) for key, item in value.items()}
+    return value

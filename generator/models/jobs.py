@@ -58,11 +58,31 @@ def _newer_than(created_at, pk):
     )
 
 
+def kept(prefix=""):
+    """The one rule for "not in the trash", as a condition on a path to Job (`prefix`, e.g.
+    "entries__job__"), for the places that count through a relation. Every listing of a
+    team's images (gallery, search, boards, share links, ZIPs, the live poller) applies it,
+    through `JobQuerySet.kept()` where it queries jobs directly."""
+    return Q(**{f"{prefix}trashed_at__isnull": True})
+
+
 class JobQuerySet(models.QuerySet):
+    def kept(self):
+        """Jobs not in the trash (see `kept`)."""
+        return self.filter(kept())
+
+    def in_trash(self):
+        return self.exclude(kept())
+
+    def stored(self):
+        """Jobs with files in storage (the trash's included, until purged)."""
+        return self.exclude(original="")
+
     def gallery(self, team, user):
         """Every job a gallery may show, with what a card needs in the same query."""
         return (
-            self.filter(team=team, dismissed=False)
+            self.kept()
+            .filter(team=team, dismissed=False)
             .select_related("generation", "author")
             .annotate(
                 starred=models.Exists(
@@ -183,6 +203,20 @@ class Job(models.Model):
 
     # A failed card the team no longer wants to see (the row stays for the usage records).
     dismissed = models.BooleanField(default=False)
+    # Deleted images wait in the team's trash (trash.py) until restored or purged; while
+    # trashed, no listing shows them (`kept`).
+    trashed_at = models.DateTimeField(null=True, blank=True)
+    trashed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Bytes of all the job's stored files (original and renditions), written when they are
+    # stored; the team's storage figures add these up. Empty until stored (or backfilled by
+    # `manage.py backfill_file_sizes` for rows stored before it existed).
+    stored_bytes = models.PositiveBigIntegerField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -197,6 +231,7 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["team", "-created_at", "-id"], name="job_gallery"),
             models.Index(fields=["state", "next_poll_at"], name="job_due"),
+            models.Index(fields=["team", "trashed_at"], name="job_trash"),
         ]
 
     def __str__(self):

@@ -192,7 +192,10 @@ class ShareLink(models.Model):
         else:
             jobs = self.jobs.all()
         return (
-            jobs.filter(state=State.DONE).select_related("generation").order_by("created_at", "id")
+            jobs.kept()
+            .filter(state=State.DONE)
+            .select_related("generation")
+            .order_by("created_at", "id")
         )
 
     def count_view(self):

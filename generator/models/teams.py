@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -108,6 +109,21 @@ class Team(models.Model):
     sharing_enabled = models.BooleanField(default=True, verbose_name="Allow share links")
     share_never_expires_allowed = models.BooleanField(
         default=False, verbose_name="Allow share links that never expire"
+    )
+    # Retention (trash.py, retention.py): deleted images can be restored for `trash_days`,
+    # then their files and rows go for good. The policy is off while `retention_days` is empty.
+    trash_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        verbose_name="Keep deleted images in the trash for (days)",
+        help_text="Deleted images can be restored until then; after that they are gone.",
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(36500)],
+        verbose_name="Move images older than (days) to the trash",
+        help_text="Starred images and images on a board are kept. Leave empty to keep every image.",
     )
 
     objects = TeamQuerySet.as_manager()
@@ -232,6 +248,20 @@ class Team(models.Model):
         names.update(self.generations.values_list("source_upload", flat=True))
         names.discard("")
         return sorted(names)
+
+    def storage_used(self):
+        """{"images", "bytes", "trash_images", "trash_bytes"}: the team's stored images and
+        their files' real sizes, and the part of both waiting in the trash."""
+        from .jobs import Job, kept
+
+        stored = Job.objects.stored().filter(team=self)
+        totals = stored.aggregate(
+            images=models.Count("pk"),
+            bytes=models.Sum("stored_bytes", default=0),
+            trash_images=models.Count("pk", filter=~kept()),
+            trash_bytes=models.Sum("stored_bytes", filter=~kept(), default=0),
+        )
+        return totals
 
     def role_of(self, user):
         membership = self.memberships.filter(user=user).first()

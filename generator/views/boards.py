@@ -12,7 +12,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from .. import audit
 from ..access import team_access, team_context
-from ..models import Board, JobTag, Role, State, Tag, clean_tag_name
+from ..models import Board, JobTag, Role, State, Tag, clean_tag_name, kept
 from .bulk import parse_codes
 from .gallery import detail_context, team_job
 
@@ -64,7 +64,9 @@ def board_list(request, team_code):
 
 
 def _list_context(request, membership, form=None):
-    boards = Board.objects.filter(team=membership.team).annotate(images=Count("entries"))
+    boards = Board.objects.filter(team=membership.team).annotate(
+        images=Count("entries", filter=kept("entries__job__"))
+    )
     if form is None and membership.can_edit:
         form = BoardForm(team=membership.team)
     return team_context(request, boards=boards, form=form)

@@ -18,7 +18,8 @@ from .. import audit
 from ..access import team_access, team_context
 from ..forms import GalleryFilters
 from ..models import Board, Favourite, Job, State, Tag, clean_tag_name
-from .gallery import _studio_url, delete_images, filters_of
+from ..trash import move_to_trash
+from .gallery import _studio_url, filters_of
 
 # A selection of chosen cards is what a person loaded and ticked; more is "all matching".
 MAX_CODES = 2000
@@ -50,7 +51,7 @@ def selected_images(request, team):
     """The finished images a bulk request names: `codes` (the cards ticked on the page), or,
     with `all=1`, every image the posted gallery filter (`filters`, a querystring) matches,
     loaded or not. A QuerySet of the team's done jobs."""
-    jobs = Job.objects.filter(team=team, dismissed=False, state=State.DONE)
+    jobs = Job.objects.kept().filter(team=team, dismissed=False, state=State.DONE)
     if request.POST.get("all") == "1":
         return filters_of(request).apply(jobs, request.user)
     return jobs.filter(code__in=parse_codes(request.POST.getlist("codes")))
@@ -131,9 +132,9 @@ def bulk(request, team_code):
                     message += f" {_plural(left)} {'was' if left == 1 else 'were'} on it already."
         else:
             allowed = [job for job in jobs if membership.may_delete(job)]
-            gone = delete_images(user, team, allowed)
+            gone = move_to_trash(user, team, allowed)
             skipped = len(jobs) - len(gone)
-            message = f"Deleted {_plural(len(gone))}."
+            message = f"Moved {_plural(len(gone))} to the trash."
             if skipped:
                 message += (
                     f" Skipped {_plural(skipped)}: only an image's author or a team admin "
@@ -183,7 +184,7 @@ def bulk_count(request, team_code):
     all matching" then applies the action to all of them on the server."""
     membership = team_access(request, team_code)
     filters = GalleryFilters(QueryDict(request.GET.get("filters", "")))
-    jobs = Job.objects.filter(team=membership.team, dismissed=False, state=State.DONE)
+    jobs = Job.objects.kept().filter(team=membership.team, dismissed=False, state=State.DONE)
     count = filters.apply(jobs, request.user).count()
     context = team_context(request, match_count=count, filters_param=filters.query)
     return render(request, "generator/studio.html#bulk-all", context)

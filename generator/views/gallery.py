@@ -24,7 +24,6 @@ from django_htmx.http import HttpResponseClientRefresh, reswap, trigger_client_e
 
 from ..access import team_access, team_context
 from ..forms import GalleryFilters
-from ..image_deletion import CHANGED_MEANWHILE, STILL_PENDING, delete_images
 from ..models import (
     BUTTONS,
     SETTLED_UNWELL,
@@ -37,6 +36,7 @@ from ..models import (
     Tag,
 )
 from ..starters import retry, start_button
+from ..trash import CHANGED_MEANWHILE, STILL_PENDING, move_to_trash
 from .shares import share_form_for
 
 PAGE_SIZE = 24
@@ -114,7 +114,9 @@ def gallery_context(request, cursor_token=None):
     empty_team = (
         not jobs
         and not cursor
-        and (not filters.active or not Job.objects.filter(team=team, dismissed=False).exists())
+        and (
+            not filters.active or not Job.objects.kept().filter(team=team, dismissed=False).exists()
+        )
     )
     query = filters.query
     return team_context(
@@ -149,7 +151,10 @@ def filters_of(request):
 
 def team_job(team, code, **extra):
     return get_object_or_404(
-        Job.objects.select_related("generation", "author"), team=team, code=code, **extra
+        Job.objects.kept().select_related("generation", "author"),
+        team=team,
+        code=code,
+        **extra,
     )
 
 
@@ -226,7 +231,11 @@ def poll(request, team_code):
                 starred=Exists(Favourite.objects.filter(user=request.user, job=OuterRef("pk")))
             )
         )
-        jobs = {job.code: job for job in found if job.team_id == team.pk and not job.dismissed}
+        jobs = {
+            job.code: job
+            for job in found
+            if job.team_id == team.pk and not job.dismissed and job.trashed_at is None
+        }
     changed = [job for code, job in jobs.items() if job.state != known[code]]
     gone = [code for code in known if code not in jobs]
     new_jobs, removed, live_since = [], [], None
@@ -234,7 +243,7 @@ def poll(request, team_code):
         stamp, seen = live
         start = stamp - LIVE_OVERLAP
         recent = list(
-            filters.apply(Job.objects.filter(team=team, dismissed=False), user)
+            filters.apply(Job.objects.kept().filter(team=team, dismissed=False), user)
             .filter(created_at__gte=start)
             .order_by("-created_at", "-id")
             .values_list("code", "created_at")[:MAX_POLLED]
@@ -328,7 +337,9 @@ def detail_context(request, job, in_lightbox, error=""):
         newer=newer,
         older=older,
         button_rows=_button_rows(job) if membership.can_edit else [],
-        children=list(job.children.select_related("generation").order_by("created_at", "id")),
+        children=list(
+            job.children.kept().select_related("generation").order_by("created_at", "id")
+        ),
         in_lightbox=in_lightbox,
         use_as_source=job.state == State.DONE and can_use_as_source(team),
         error=error,
@@ -411,18 +422,18 @@ def image_star(request, team_code, job_code):
 @require_POST
 @login_required
 def image_delete(request, team_code, job_code):
-    """Delete an image: its row and its files. Your own as a member; any as an admin."""
+    """Move an image to the team's trash (trash.py). Your own as a member; any as an admin."""
     job = _removable_job(request, team_code, job_code, "delete this image")
     team = request.membership.team
     if job.is_pending:
         # The worker may be storing it right now; deleting waits until it has settled.
         return HttpResponse(STILL_PENDING, status=409, content_type="text/plain")
     with transaction.atomic():
-        deleted = delete_images(request.user, team, [job])
+        deleted = move_to_trash(request.user, team, [job])
     if not deleted:
         return HttpResponse(CHANGED_MEANWHILE, status=409, content_type="text/plain")
     if not request.htmx:
-        messages.success(request, "Deleted the image.")
+        messages.success(request, "Moved the image to the trash.")
         return redirect(_studio_url(team, request))
     response = _removed(request, job)
     if request.POST.get("place") == "detail":

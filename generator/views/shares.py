@@ -118,7 +118,7 @@ def share_create(request, team_code):
         shown = {"board": board.name}
     else:
         codes = [code for code in request.POST.getlist("codes") if _is_uuid(code)]
-        jobs = list(Job.objects.filter(team=team, state=State.DONE, code__in=codes))
+        jobs = list(Job.objects.kept().filter(team=team, state=State.DONE, code__in=codes))
         if not jobs:
             raise Http404("No such image")
         shown = {"images": len(jobs)}

@@ -41,7 +41,8 @@ def _prefill(request, team):
     image, entry = _uuid(request.GET.get("from")), _uuid(request.GET.get("history"))
     if image and not rerun:
         rerun = (
-            Job.objects.filter(team=team, code=image)
+            Job.objects.kept()
+            .filter(team=team, code=image)
             .values_list("generation__code", flat=True)
             .first()
         )
@@ -56,7 +57,7 @@ def _prefill(request, team):
             }
             return initial, "The form holds the settings of that image: adjust and generate."
     if source and can_use_as_source(team):
-        job = Job.objects.filter(team=team, code=source, state=State.DONE).first()
+        job = Job.objects.kept().filter(team=team, code=source, state=State.DONE).first()
         if job:
             initial = {
                 "mode": Mode.IMAGE,

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import audit, budgets, tasks
+from .. import audit, budgets, retention, tasks
 from ..access import team_access, team_context
 from ..account_forms import (
     LAST_OWNER,
@@ -27,7 +27,7 @@ from ..account_forms import (
     TransferOwnershipForm,
     role_choices_for,
 )
-from ..forms import BudgetForm
+from ..forms import BudgetForm, RetentionForm
 from ..models import ROLE_RANK, AuditAction, Backend, Membership, Role, Team
 from ..queue import enqueue
 from ..sandbox.accounts import provision_account
@@ -181,6 +181,9 @@ def settings_page(request, **forms):
         budget_form=BudgetForm(instance=Team.objects.get(pk=team.pk), actor_role=membership.role),
         team_usage=budgets.team_usage(team),
         api_token_count=team.api_tokens.usable().count(),
+        retention_form=RetentionForm(instance=Team.objects.get(pk=team.pk)),
+        retention_preview=retention.preview(team),
+        storage=team.storage_used(),
     )
     context.update(forms)
     return render(request, "generator/team_settings.html", context)
@@ -280,6 +283,42 @@ def team_budget(request, team_code):
     else:
         messages.info(request, "Nothing to save: the budget and rules are unchanged.")
     return redirect(settings_url(team, "budget"))
+
+
+# --- retention -------------------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def team_retention(request, team_code):
+    """The trash's days and the retention policy (owners and admins). "Preview" (a dry run)
+    shows what the posted policy would move to the trash now, without saving it."""
+    membership = team_access(request, team_code, Role.ADMIN)
+    team = membership.team
+    with transaction.atomic():
+        locked = Team.objects.select_for_update().get(pk=team.pk)
+        form = RetentionForm(request.POST, instance=locked)
+        if not form.is_valid():
+            return settings_page(request, retention_form=form)
+        if "preview" in request.POST:
+            # The unsaved instance carries the posted values: the dry run reads them.
+            return settings_page(
+                request,
+                retention_form=form,
+                retention_preview=retention.preview(form.instance),
+                retention_previewed=True,
+            )
+        if form.has_changed():
+            changes = form.changes()
+            form.save()
+            audit.record(
+                request.user, team, AuditAction.RETENTION_CHANGED, target="retention", **changes
+            )
+    if form.has_changed():
+        messages.success(request, "Saved the trash and retention settings.")
+    else:
+        messages.info(request, "Nothing to save: the trash and retention settings are unchanged.")
+    return redirect(settings_url(team, "retention"))
 
 
 # --- invitations -----------------------------------------------------------------------------

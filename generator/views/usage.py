@@ -57,6 +57,7 @@ def usage(request, team_code):
         month="previous" if months_back else "current",
         month_error=error,
         balance=akool_balance(team),
+        storage=team.storage_used(),
     )
     return render(request, "generator/usage.html", context, status=status)
 
