@@ -47,6 +47,14 @@ from .shares import (
     ShareLinkQuerySet,
 )
 from .boards import BOARD_NAME_MAX, TAG_NAME_MAX, Board, BoardImage, JobTag, Tag, clean_tag_name
+from .presets import (
+    PRESET_NAME_MAX,
+    VARIABLE_VALUE_MAX,
+    MissingVariables,
+    PromptPreset,
+    missing_message,
+    variables_in,
+)
 
 __all__ = [
     "BOARD_NAME_MAX",
@@ -57,11 +65,13 @@ __all__ = [
     "MODEL_FOR_MODE",
     "NO_KEY",
     "PENDING_STATES",
+    "PRESET_NAME_MAX",
     "ROLE_RANK",
     "SCALE_ASPECTS",
     "SETTLED_UNWELL",
     "TAG_NAME_MAX",
     "UNREADABLE_KEY",
+    "VARIABLE_VALUE_MAX",
     "AppendOnly",
     "AuditAction",
     "AuditEntry",
@@ -80,9 +90,11 @@ __all__ = [
     "JobQuerySet",
     "JobTag",
     "Membership",
+    "MissingVariables",
     "Mode",
     "PollerLease",
     "PromptHistory",
+    "PromptPreset",
     "Resolution",
     "Role",
     "Scale",
@@ -97,5 +109,7 @@ __all__ = [
     "UserManager",
     "_invite_expiry",
     "clean_tag_name",
+    "missing_message",
+    "variables_in",
     "_webhook_token",
 ]

@@ -27,6 +27,11 @@ class AuditAction(models.TextChoices):
     SHARE_EDITED = "share_edited", "Share link edited"
     SHARE_REVOKED = "share_revoked", "Share link revoked"
     SHARING_CHANGED = "sharing_changed", "Sharing settings changed"
+    PROMPT_BLOCKED = "prompt_blocked", "Prompt refused by moderation"
+    BLOCKLIST_CHANGED = "blocklist_changed", "Blocked words changed"
+    # Presets are the team's: changes to someone else's are logged.
+    PRESET_EDITED = "preset_edited", "Prompt preset edited"
+    PRESET_DELETED = "preset_deleted", "Prompt preset deleted"
 
 
 class AppendOnly(Exception):

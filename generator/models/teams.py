@@ -109,6 +109,16 @@ class Team(models.Model):
     share_never_expires_allowed = models.BooleanField(
         default=False, verbose_name="Allow share links that never expire"
     )
+    # Prompt moderation (moderation.py): the team's own list, on top of the server's.
+    blocked_phrases = models.TextField(
+        blank=True,
+        default="",
+        max_length=20_000,
+        verbose_name="Blocked words and phrases",
+        help_text="One a line. A prompt containing one as a whole word or phrase is refused "
+        "before anything is sent to Akool. Case, full-width and other compatibility forms "
+        "and invisible characters make no difference.",
+    )
 
     objects = TeamQuerySet.as_manager()
 
@@ -276,9 +286,14 @@ class Membership(models.Model):
         """May generate, and act on the team's images (viewers only look)."""
         return self.allows(Role.MEMBER)
 
+    def may_change(self, author_id):
+        """The one rule for changing or deleting what someone made in the team (an image, a
+        prompt preset): its author while a member, or an admin."""
+        return self.is_admin or (self.can_edit and author_id == self.user_id)
+
     def may_delete(self, job):
-        """The one rule for deleting an image or dismissing a card: its author, or an admin."""
-        return self.is_admin or (self.can_edit and job.author_id == self.user_id)
+        """Deleting an image or dismissing a card: its author, or an admin."""
+        return self.may_change(job.author_id)
 
 
 class InvitationQuerySet(models.QuerySet):

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import audit, budgets, tasks
+from .. import audit, budgets, moderation, tasks
 from ..access import team_access, team_context
 from ..account_forms import (
     LAST_OWNER,
@@ -29,6 +29,7 @@ from ..account_forms import (
 )
 from ..forms import BudgetForm
 from ..models import ROLE_RANK, AuditAction, Backend, Membership, Role, Team
+from ..prompt_forms import BlockedPhrasesForm, ModerationTestForm
 from ..queue import enqueue
 from ..sandbox.accounts import provision_account
 
@@ -180,6 +181,9 @@ def settings_page(request, **forms):
         delete_form=DeleteTeamForm(team) if is_owner else None,
         budget_form=BudgetForm(instance=Team.objects.get(pk=team.pk), actor_role=membership.role),
         team_usage=budgets.team_usage(team),
+        blocked_form=BlockedPhrasesForm(instance=Team.objects.get(pk=team.pk)),
+        moderation_test_form=ModerationTestForm(),
+        server_phrases=moderation.server_phrases(),
     )
     context.update(forms)
     return render(request, "generator/team_settings.html", context)
