@@ -63,10 +63,11 @@ def _changeable(membership, preset_code):
     return preset
 
 
-def _others(request, preset, action, **details):
-    """Audit a change to someone else's preset (presets belong to the whole team)."""
+def _others(request, preset, action, name, **details):
+    """Audit a change to someone else's preset (presets belong to the whole team); `name`:
+    the preset's name before the change."""
     if preset.created_by_id != request.user.pk:
-        audit.record(request.user, preset.team, action, target=f"preset {preset.name}", **details)
+        audit.record(request.user, preset.team, action, target=f"preset {name}", **details)
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,18 +75,23 @@ def _others(request, preset, action, **details):
 def preset_edit(request, team_code, preset_code):
     membership = team_access(request, team_code, Role.MEMBER)
     preset = _changeable(membership, preset_code)
+    # The form writes its values into `preset` as it validates.
+    name = preset.name
     form = PresetForm(request.POST or None, instance=preset, team=membership.team)
     if request.method == "POST" and form.is_valid():
         form.instance.updated_at = timezone.now()
         try:
             with transaction.atomic():
                 form.save()
-                _others(request, preset, audit.AuditAction.PRESET_EDITED, fields=form.changed_data)
+                _others(
+                    request, preset, audit.AuditAction.PRESET_EDITED, name, fields=form.changed_data
+                )
         except IntegrityError:
             form.add_error("name", NAME_TAKEN)
         else:
             messages.success(request, f"Preset “{preset.name}” saved.")
             return redirect("preset_list", membership.team.code)
+    preset.name = name
     context = team_context(request, preset=preset, form=form)
     return render(request, "generator/preset_edit.html", context)
 
@@ -97,7 +103,7 @@ def preset_delete(request, team_code, preset_code):
     preset = _changeable(membership, preset_code)
     with transaction.atomic():
         preset.delete()
-        _others(request, preset, audit.AuditAction.PRESET_DELETED)
+        _others(request, preset, audit.AuditAction.PRESET_DELETED, preset.name)
     messages.success(request, f"Preset “{preset.name}” deleted.")
     return redirect("preset_list", membership.team.code)
 
