@@ -11,6 +11,7 @@ from tests.test_browser_studio import assert_clean, expect, studio
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 open_as = studio_tests.open_as
+OWN_TEXT = "(or write your own text in the prompt)."
 
 
 def test_a_preset_with_variables_fills_the_form_and_generates_the_filled_prompt(
@@ -38,14 +39,14 @@ def test_a_preset_with_variables_fills_the_form_and_generates_the_filled_prompt(
     expect(page.get_by_label("Images")).to_have_value("2")
     box = page.locator("#preset-box")
     expect(box.locator(".preset-missing")).to_have_text(
-        "Fill in {animal} and {place}: type a value for each (or write your own text in the prompt)."
+        "Fill in {animal} and {place}: type a value for each " + OWN_TEXT
     )
     # One of two: the prompt takes it, the box asks for the other by name.
     box.get_by_label("animal").fill("red fox")
     box.get_by_role("button", name="Fill in the prompt").click()
     expect(prompt).to_have_value("A red fox in {place}, watercolour")
     expect(box.locator(".preset-missing")).to_have_text(
-        "Fill in {place}: type a value for each (or write your own text in the prompt)."
+        "Fill in {place}: type a value for each " + OWN_TEXT
     )
     # Enter in the box fills too (it never generates with a half-filled prompt).
     box.get_by_label("place").fill("snow")
