@@ -2,6 +2,10 @@
 start_generation, before anything reaches Akool; a refusal names its rule, is audited once and
 counted on the usage page; admins edit the team's list and test prompts against every rule."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -12,6 +16,7 @@ from generator.models import AuditAction, AuditEntry, Generation, Job, State, Te
 from generator.sandbox.models import SandboxRequest
 from generator.starters import retry, start_generation
 from tests.factories import make_job
+from tests.test_settings import ROOT
 from tests.test_studio import form_data
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -244,3 +249,18 @@ def test_the_usage_page_counts_this_months_refusals(sandbox_team, member, member
             start_generation(unsaved(sandbox_team, member, "gore"))
     page = member_client.get(reverse("usage", args=[sandbox_team.code])).content.decode()
     assert '<dd class="usage-refused">2</dd>' in page
+
+
+def test_the_server_list_comes_from_the_environment():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        env.pop(name, None)
+    env["BLOCKED_PROMPT_PHRASES"] = " Gore , red  wedding,, "
+    code = (
+        "import os, django; os.environ['DJANGO_SETTINGS_MODULE'] = 'akool_web.settings'; "
+        "django.setup(); from generator import moderation; print(moderation.server_phrases())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "['gore', 'red wedding']", result.stderr
