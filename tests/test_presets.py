@@ -295,3 +295,14 @@ def test_a_member_of_two_teams_sees_each_teams_own_presets(sandbox_team, team_b,
     client.force_login(member)
     page = client.get(reverse("preset_list", args=[sandbox_team.code])).content.decode()
     assert "Team B only" not in page
+
+
+def test_the_use_link_opens_the_studio_with_the_preset_without_htmx(
+    sandbox_team, member, member_client
+):
+    preset = make_preset(sandbox_team, member)
+    page = member_client.get(reverse("studio", args=[sandbox_team.code]), {"preset": preset.code})
+    page = page.content.decode()
+    assert textarea(page, "prompt") == PROMPT
+    assert "Fill in {animal} and {place}" in page
+    assert reverse("studio_fill", args=[sandbox_team.code]) in page
