@@ -194,11 +194,8 @@ class GenerationForm(forms.Form):
         if not data["preset"] or "prompt" not in data:
             return
         # The preset's variables still in braces were not filled in.
-        unfilled = [
-            name
-            for name in data["preset"].variables
-            if name in variables_in(data["prompt"], data.get("negative_prompt"))
-        ]
+        present = variables_in(data["prompt"], data.get("negative_prompt"))
+        unfilled = [name for name in data["preset"].variables if name in present]
         if unfilled:
             self.add_error("prompt", missing_message(unfilled))
 

@@ -1,5 +1,6 @@
-"""Forms about prompts that are not the generation form: team presets, the variables that fill
-one in, and the team's moderation list with its test box."""
+"""Forms about prompts that are not the generation form: team presets, and the team's
+moderation list with its test box. (A preset's variables are plain inputs in the generation
+form, read by views/studio.py `fill_variables`.)"""
 
 import copy
 
@@ -7,7 +8,7 @@ from django import forms
 
 from . import moderation
 from .forms import GenerationForm
-from .models import PRESET_NAME_MAX, VARIABLE_VALUE_MAX, PromptPreset, Team
+from .models import PRESET_NAME_MAX, PromptPreset, Team
 
 
 def _shared(name, **attrs):
@@ -62,18 +63,6 @@ class PresetForm(forms.ModelForm):
                 "scale", "“Original” keeps a source image's shape, so it needs image-to-image mode."
             )
         return data
-
-
-class VariablesForm(forms.Form):
-    """One text box per variable of a preset, named `var_<name>`."""
-
-    def __init__(self, preset, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.preset = preset
-        for name in preset.variables:
-            self.fields[f"var_{name}"] = forms.CharField(
-                label=name.replace("_", " "), max_length=VARIABLE_VALUE_MAX, required=False
-            )
 
 
 class BlockedPhrasesForm(forms.ModelForm):

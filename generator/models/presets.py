@@ -79,7 +79,11 @@ class PromptPreset(Settings):
         return variables_in(self.prompt, self.negative_prompt)
 
     def _values(self, values):
-        return {name: " ".join((values.get(name) or "").split()) for name in self.variables}
+        """Each variable's value, whitespace collapsed and cut to the longest allowed."""
+        return {
+            name: " ".join((values.get(name) or "").split())[:VARIABLE_VALUE_MAX]
+            for name in self.variables
+        }
 
     def fill_text(self, text, values):
         """`text` (a prompt as it stands in the form) with this preset's variables that have a

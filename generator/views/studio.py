@@ -16,15 +16,16 @@ from ..access import team_access, team_context
 from ..forms import GenerationForm
 from ..lib.storage import StorageUnavailable
 from ..models import (
+    VARIABLE_VALUE_MAX,
     Generation,
     Job,
-    MissingVariables,
     Mode,
     PromptHistory,
     PromptPreset,
     Role,
     Scale,
     State,
+    missing_message,
     variables_in,
 )
 from ..pricing import ESTIMATE_NOTE, estimate_credits
@@ -95,21 +96,18 @@ def _prefill(request, team):
 
 
 def _from_preset(request, preset):
-    """The preset's settings, its prompt filled with the ?var_<name> values given; variables
+    """The preset's settings, its texts filled with the ?var_<name> values given; variables
     without a value stay in braces, for the form's variables box to ask for."""
-    values = {name: request.GET.get(f"var_{name}", "") for name in preset.variables}
-    try:
-        initial = preset.filled(values)
+    initial = preset.filled_partly(
+        {name: request.GET.get(f"var_{name}") for name in preset.variables}
+    )
+    initial["preset"] = preset.code
+    note = ""
+    if not variables_in(initial["prompt"], initial["negative_prompt"]):
         note = f"The form holds the preset “{preset.name}”: adjust and generate."
-    except MissingVariables as missing:
-        given = {name: value for name, value in values.items() if name not in missing.names}
-        initial = preset.filled_partly(given)
-        note = ""
     if initial["mode"] == Mode.IMAGE:
         initial["similar"] = 0.5
-        if note:
-            note = f"The form holds the preset “{preset.name}”: add a source image."
-    initial["preset"] = preset.code
+        note = note and f"The form holds the preset “{preset.name}”: add a source image."
     return initial, note
 
 
@@ -124,7 +122,12 @@ def preset_box(form, team):
     unfilled = [name for name in preset.variables if name in variables_in(*texts)]
     if not unfilled:
         return {"preset": preset, "unfilled": []}
-    return {"preset": preset, "unfilled": unfilled, "message": MissingVariables(unfilled)}
+    return {
+        "preset": preset,
+        "unfilled": unfilled,
+        "message": missing_message(unfilled),
+        "value_max": VARIABLE_VALUE_MAX,
+    }
 
 
 def _dress(form):
