@@ -30,7 +30,6 @@ from .models import (
     Team,
     clean_tag_name,
     missing_message,
-    variables_in,
 )
 from .pricing import MAX_BATCH
 from .search import search_generations
@@ -193,9 +192,7 @@ class GenerationForm(forms.Form):
         data["preset"] = code and PromptPreset.objects.filter(team=self.team, code=code).first()
         if not data["preset"] or "prompt" not in data:
             return
-        # The preset's variables still in braces were not filled in.
-        present = variables_in(data["prompt"], data.get("negative_prompt"))
-        unfilled = [name for name in data["preset"].variables if name in present]
+        unfilled = data["preset"].unfilled_in(data["prompt"], data.get("negative_prompt"))
         if unfilled:
             self.add_error("prompt", missing_message(unfilled))
 

@@ -78,6 +78,11 @@ class PromptPreset(Settings):
     def variables(self):
         return variables_in(self.prompt, self.negative_prompt)
 
+    def unfilled_in(self, *texts):
+        """This preset's variables still in braces in `texts` (a prompt as the form holds it)."""
+        present = variables_in(*texts)
+        return [name for name in self.variables if name in present]
+
     def _values(self, values):
         """Each variable's value, whitespace collapsed and cut to the longest allowed."""
         return {

@@ -26,7 +26,6 @@ from ..models import (
     Scale,
     State,
     missing_message,
-    variables_in,
 )
 from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
@@ -103,7 +102,7 @@ def _from_preset(request, preset):
     )
     initial["preset"] = preset.code
     note = ""
-    if not variables_in(initial["prompt"], initial["negative_prompt"]):
+    if not preset.unfilled_in(initial["prompt"], initial["negative_prompt"]):
         note = f"The form holds the preset “{preset.name}”: adjust and generate."
     if initial["mode"] == Mode.IMAGE:
         initial["similar"] = 0.5
@@ -118,8 +117,7 @@ def preset_box(form, team):
     preset = code and PromptPreset.objects.filter(team=team, code=code).first()
     if not preset:
         return None
-    texts = (form["prompt"].value(), form["negative_prompt"].value())
-    unfilled = [name for name in preset.variables if name in variables_in(*texts)]
+    unfilled = preset.unfilled_in(form["prompt"].value(), form["negative_prompt"].value())
     if not unfilled:
         return {"preset": preset, "unfilled": []}
     return {
@@ -271,8 +269,9 @@ def generate(request, team_code):
 @require_POST
 @login_required
 def fill_variables(request, team_code):
-    """The generation form as posted, with the ?var_<name> values written into its preset's
-    {variables}; those left empty stay in braces and are asked for again. Nothing starts."""
+    """The generation form as posted, with the posted var_<name> values written into its
+    preset's {variables}; those left empty stay in braces and are asked for again. Nothing
+    starts."""
     membership = team_access(request, team_code, Role.MEMBER)
     team = membership.team
     data = {name: request.POST.get(name, "") for name in KEPT_AFTER_SUBMIT}
@@ -280,12 +279,9 @@ def fill_variables(request, team_code):
     notice = ""
     if preset:
         values = {name: request.POST.get(f"var_{name}", "") for name in preset.variables}
-        filled = (
-            preset.fill_text(data["prompt"], values),
-            preset.fill_text(data["negative_prompt"], values),
-        )
-        data["prompt"], data["negative_prompt"] = filled
-        if not variables_in(*filled):
+        for name in ("prompt", "negative_prompt"):
+            data[name] = preset.fill_text(data[name], values)
+        if not preset.unfilled_in(data["prompt"], data["negative_prompt"]):
             notice = f"The preset “{preset.name}” is filled in: adjust and generate."
     form = GenerationForm(team=team, role=membership.role, initial=data)
     context = team_context(request, **form_context(form, team, notice))
