@@ -460,6 +460,10 @@ SANDBOX_WEBHOOK_BACKOFF_SECONDS = env_float("SANDBOX_WEBHOOK_BACKOFF_SECONDS", 1
 CREDITS_PER_IMAGE_1080P = env_int("CREDITS_PER_IMAGE_1080P", 1, minimum=0)
 CREDITS_PER_IMAGE_4K = env_int("CREDITS_PER_IMAGE_4K", 1, minimum=0)
 
+# Words and phrases no prompt may contain, on top of each team's own list (comma-separated;
+# whole words, case-insensitive): see generator/moderation.py.
+BLOCKED_PROMPT_PHRASES = env_list("BLOCKED_PROMPT_PHRASES")
+
 # Seconds the usage page keeps a team's Akool balance before asking Akool again (0: every view).
 USAGE_BALANCE_CACHE_SECONDS = env_int("USAGE_BALANCE_CACHE_SECONDS", 60, minimum=0)
 

@@ -322,3 +322,21 @@ class ApiTokenAdmin(ReadOnlyAdmin):
     search_fields = ("name", "hint", "team__name", "user__email")
     # Its hash is as good as the secret for looking a token up: never shown.
     exclude = ("secret_hash",)
+
+
+# --- prompt presets and moderation -------------------------------------------------------------
+from .models import PromptPreset  # noqa: E402
+
+# The team's blocked words are changed on its settings page, where each change is audited.
+TeamAdmin.fields = (*TeamAdmin.fields, "blocked_phrases")
+TeamAdmin.readonly_fields = (*TeamAdmin.readonly_fields, "blocked_phrases")
+
+
+@admin.register(PromptPreset)
+class PromptPresetAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "created_by", "mode", "resolution", "uses", "updated_at")
+    list_select_related = ("team", "created_by")
+    list_filter = ("mode", "resolution")
+    search_fields = ("name", "prompt", "team__name", "created_by__email")
+    raw_id_fields = ("team", "created_by")
+    readonly_fields = ("code", "uses", "created_at", "updated_at")

@@ -22,12 +22,14 @@ from .models import (
     Generation,
     Membership,
     Mode,
+    PromptPreset,
     Resolution,
     Role,
     Scale,
     State,
     Team,
     clean_tag_name,
+    missing_message,
 )
 from .pricing import MAX_BATCH
 from .search import search_generations
@@ -95,6 +97,9 @@ class GenerationForm(forms.Form):
         label="Into board",
         help_text="The new images are put on this board too.",
     )
+    # The team preset the form was filled from (views/studio.py `_prefill`), counted as used
+    # when the generation starts; a deleted one is quietly dropped.
+    preset = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, team, role=None, **kwargs):
         """`role`: the person's role in the team, to apply (and show) the team's role rules;
@@ -165,6 +170,7 @@ class GenerationForm(forms.Form):
                     "scale",
                     "“Original” keeps a source image's shape, so it needs image-to-image mode.",
                 )
+        self._clean_preset(data)
         model = data.get("model_name")
         if model and mode and model != MODEL_FOR_MODE[mode]:
             self.add_error("model_name", f"{model} does not do {Mode(mode).label.lower()}.")
@@ -180,6 +186,15 @@ class GenerationForm(forms.Form):
                 if field not in self.errors:
                     self.add_error(field, message)
         return data
+
+    def _clean_preset(self, data):
+        code = data.get("preset")
+        data["preset"] = code and PromptPreset.objects.filter(team=self.team, code=code).first()
+        if not data["preset"] or "prompt" not in data:
+            return
+        unfilled = data["preset"].unfilled_in(data["prompt"], data.get("negative_prompt"))
+        if unfilled:
+            self.add_error("prompt", missing_message(unfilled))
 
     def _clean_source(self, data):
         url, upload = data.get("source_url"), data.get("source_file")
@@ -224,6 +239,7 @@ class GenerationForm(forms.Form):
             batch=data["batch"],
             similar=data["similar"],
             source_url=data["source_url"],
+            preset=data.get("preset"),
         )
 
     def save(self, author):

@@ -8,7 +8,7 @@ overshoot. The enqueued halves (tasks.py) take it from there.
 
 from django.db import transaction
 
-from . import budgets, early_webhooks
+from . import budgets, early_webhooks, moderation
 from .models import Job, PromptHistory
 from .pricing import estimate_button_credits, estimate_credits
 from .queue import enqueue
@@ -16,13 +16,17 @@ from .tasks import apply_status, submit_button, submit_generation
 
 
 def start_generation(generation, save=None, board=None, api_token=None):
-    """1. Check the role rules and reserve the estimate (raises RoleNotAllowed /
-    BudgetExceeded, both ValueErrors with a sentence for the person). 2. `save()` a generation
-    that is not stored yet, so a refused request stores nothing, not even its upload; `save`
-    returns the stored generation. 3. Create its draft jobs (on `board` too, when given, in
-    the same transaction, so a board's live page sees them as they appear), note the prompt
-    in its author's history and queue its single create call. `api_token`: the API token the
-    request came through (its role and cap apply, and its jobs name it). Returns the jobs."""
+    """1. Check the prompt against the moderation rules (raises PromptBlocked, after writing
+    the refusal to the audit log: so call this outside a transaction that a ValueError rolls
+    back). 2. Check the role rules and reserve the estimate (raises RoleNotAllowed /
+    BudgetExceeded). All three are ValueErrors with a sentence for the person. 3. `save()` a
+    generation that is not stored yet, so a refused request stores nothing, not even its
+    upload; `save` returns the stored generation. 4. Create its draft jobs (on `board` too,
+    when given, in the same transaction, so a board's live page sees them as they appear),
+    note the prompt in its author's history, count a use of its preset and queue its single
+    create call. `api_token`: the API token the request came through (its role and cap apply,
+    and its jobs name it). Returns the jobs."""
+    moderation.enforce(generation)
     cost = estimate_credits(generation.resolution, generation.batch)
     with transaction.atomic():
         team = budgets.reserve(generation.team, generation.author, cost, api_token)
@@ -40,12 +44,17 @@ def start_generation(generation, save=None, board=None, api_token=None):
         if board is not None:
             board.add_jobs(jobs, generation.author)
         PromptHistory.record(generation)
+        if generation.preset is not None:
+            generation.preset.count_use()
         enqueue(submit_generation, generation.pk)
     return jobs
 
 
 def start_button(job, button, author, api_token=None):
-    """Like start_generation for one U/V child of a finished image. Returns the child job."""
+    """Like start_generation for one U/V child of a finished image. Returns the child job.
+
+    No moderation here: a button sends Akool no prompt, only the id of an image whose prompt
+    was checked when it was made."""
     cost = estimate_button_credits(button, job.generation.resolution)
     with transaction.atomic():
         team = budgets.reserve(job.team, author, cost, api_token)
@@ -63,7 +72,13 @@ def retry(job, author):
         raise ValueError(job.retry_refusal)
     if job.button:
         return [start_button(job.parent, job.button, author)]
-    return start_generation(job.generation.copy(author, batch=1))
+    copy = job.generation.copy(author, batch=1, save=False)
+    return start_generation(copy, save=lambda: _saved(copy))
+
+
+def _saved(generation):
+    generation.save()
+    return generation
 
 
 def apply_webhook(team, result):

@@ -6,7 +6,18 @@ studio page itself (`studio`, the prefix alone).
 
 from django.urls import path, register_converter
 
-from .views import boards, bulk, compare, downloads, files, gallery, history, studio, trash
+from .views import (
+    boards,
+    bulk,
+    compare,
+    downloads,
+    files,
+    gallery,
+    history,
+    presets,
+    studio,
+    trash,
+)
 
 
 class ImageKind:
@@ -27,7 +38,13 @@ urlpatterns = [
     path("generate/", studio.generate, name="studio_generate"),
     path("estimate/", studio.estimate, name="studio_estimate"),
     path("form/", studio.generate_form, name="studio_form"),
+    path("form/fill/", studio.fill_variables, name="studio_fill"),
     path("prompts/", history.prompt_history, name="prompt_history"),
+    path("presets/", presets.preset_list, name="preset_list"),
+    path("presets/new/", presets.preset_create, name="preset_create"),
+    path("presets/pick/", presets.preset_picker, name="preset_picker"),
+    path("presets/<uuid:preset_code>/", presets.preset_edit, name="preset_edit"),
+    path("presets/<uuid:preset_code>/delete/", presets.preset_delete, name="preset_delete"),
     path("zip/", downloads.studio_zip, name="studio_zip"),
     path("gallery/", gallery.gallery_page, name="studio_gallery"),
     path("poll/", gallery.poll, name="studio_poll"),

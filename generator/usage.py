@@ -34,7 +34,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
-from .models import Job, Mode, Resolution, State, Team, TokenKind, kept
+from .models import AuditAction, AuditEntry, Job, Mode, Resolution, State, Team, TokenKind, kept
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +139,8 @@ class Report:
     total: Row
     sections: list[Section]
     chart: Chart
+    # Prompts moderation refused this month (each one an audit entry; nothing reached Akool).
+    refused: int = 0
 
     @property
     def month_label(self):
@@ -277,7 +279,13 @@ def build_report(team, months_back=0, only_member=None, when=None):
     if token_rows:
         sections.append(Section("token", "By API token", "API token", token_rows))
     per_day = {datetime.date.fromisoformat(row.label): row.credits for row in day_rows}
-    return Report(team, start, end, total, sections, _chart(per_day, start, end))
+    refused = AuditEntry.objects.filter(
+        team=team,
+        action=AuditAction.PROMPT_BLOCKED,
+        created_at__gte=start,
+        created_at__lt=end,
+    ).count()
+    return Report(team, start, end, total, sections, _chart(per_day, start, end), refused)
 
 
 # --- the admin's team list: this month's figures for many teams in one query -----------------

@@ -62,6 +62,15 @@ TEAM_URLS = [
     ("trash_list", "get", Role.VIEWER),
     ("trash_restore", "post", Role.MEMBER),
     ("trash_empty", "post", Role.ADMIN),
+    ("studio_fill", "post", Role.MEMBER),
+    ("preset_list", "get", Role.VIEWER),
+    ("preset_create", "post", Role.MEMBER),
+    ("preset_picker", "get", Role.MEMBER),
+    # Members reach their own presets; the author-or-admin rule is checked inside.
+    ("preset_edit", "post", Role.MEMBER),
+    ("preset_delete", "post", Role.MEMBER),
+    ("blocked_phrases", "post", Role.ADMIN),
+    ("moderation_test", "post", Role.ADMIN),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
@@ -78,7 +87,7 @@ def team_url(name, team, invitation):
     if name.startswith("image_") or name in ("share_edit", "share_revoke"):
         # The team check comes before the image or link is looked up, so any code will do.
         args.append(uuid.uuid4())
-    if name in ("board_edit", "board_delete"):
+    if name in ("board_edit", "board_delete", "preset_edit", "preset_delete"):
         # Like images: the team check comes first, so any board code will do.
         args.append(uuid.uuid4())
     if name == "image_file":

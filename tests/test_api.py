@@ -123,6 +123,27 @@ def test_a_generation_over_the_tokens_cap_is_refused_before_akool(client, owner,
     assert not SandboxRequest.objects.exists()
 
 
+def test_a_blocked_prompt_is_refused_audited_and_never_sent(client, owner, team_a):
+    on_sandbox(team_a)
+    team_a.blocked_phrases = "red wedding"
+    team_a.save()
+    _, secret = personal(owner, team_a)
+    response = call(
+        client,
+        "post",
+        "/generations",
+        secret,
+        {"prompt": "the Red  Wedding, oil on canvas"},
+        HTTP_IDEMPOTENCY_KEY="blocked-1",
+    )
+    assert response.status_code == 422
+    assert "red wedding" in response.json()["detail"].lower()
+    # The refusal outlives the request's rolled-back transaction; nothing reached Akool.
+    assert AuditEntry.objects.filter(action="prompt_blocked").count() == 1
+    assert not Job.objects.exists() and not IdempotencyKey.objects.exists()
+    assert not SandboxRequest.objects.exists()
+
+
 def test_same_idempotency_key_returns_the_same_generation(client, owner, team_a):
     on_sandbox(team_a)
     _, secret = personal(owner, team_a)

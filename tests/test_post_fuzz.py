@@ -27,7 +27,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 
-from generator import account_forms, share_forms, token_forms
+from generator import account_forms, prompt_forms, share_forms, token_forms
 from generator import forms as app_forms
 from generator.models import (
     ApiToken,
@@ -41,6 +41,7 @@ from generator.models import (
     JobTag,
     Membership,
     Mode,
+    PromptPreset,
     Resolution,
     Role,
     Scale,
@@ -106,6 +107,13 @@ MAY_CHANGE = {
     "team_retention": "admin",
     "trash_restore": "admin",  # like deleting: one's own as a member, anyone's as an admin
     "trash_empty": "admin",
+    "studio_fill": NOBODY,  # fills the form in; nothing is saved
+    "preset_create": "member",
+    # The preset is the owner's: only its author or an admin may change it.
+    "preset_edit": "admin",
+    "preset_delete": "admin",
+    "blocked_phrases": "admin",
+    "moderation_test": NOBODY,  # a check that writes nothing
     "akool_webhook": NOBODY,
     "account_tokens": SIGNED_IN,  # a person's own token, in a team of theirs
     "account_token_revoke": SIGNED_IN,
@@ -133,6 +141,7 @@ COUNTED = (
     BoardImage,
     Tag,
     JobTag,
+    PromptPreset,
 )
 EXAMPLES_PER_ENDPOINT = 4
 
@@ -164,7 +173,7 @@ def _form_fields():
     """{field name: [form fields of that name]} over the app's forms (and Django's auth forms
     it uses), so values can be drawn by kind: emails, numbers, dates, choices."""
     found = {}
-    for module in (app_forms, account_forms, share_forms, token_forms, auth_forms):
+    for module in (app_forms, account_forms, share_forms, prompt_forms, token_forms, auth_forms):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseForm):
                 for name, field in getattr(value, "base_fields", {}).items():
@@ -190,6 +199,8 @@ EXTRA_FIELDS = {
     "boards": "uuid",
     "shown": "uuid",
     "description": "text",
+    "preset": "uuid",
+    "var_subject": "text",
 }
 
 
@@ -255,6 +266,7 @@ class World:
             "link_code": self.link.code,
             "number": 1,
             "board_code": self.board.code,
+            "preset_code": self.preset.code,
             "kind": "original",
             "button": "U1",
             "token": self.team.webhook_token,
@@ -274,6 +286,7 @@ class World:
             str(self.invitation.code),
             str(self.link.code),
             str(self.board.code),
+            str(self.preset.code),
         ]
 
     def meaningful(self):
@@ -300,6 +313,9 @@ def world(settings, tmp_path, team_a, team_b, owner, team_admin, member, viewer,
     board.add_jobs([job], owner)
     world = World(team_a, users, job, invitation, board)
     world.link, _ = ShareLink.create(team_a, owner, [job])
+    world.preset = PromptPreset.objects.create(
+        team=team_a, created_by=owner, name="Kite", prompt="a {subject} kite"
+    )
     return world
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from ninja import Router, Schema
 from ninja.responses import Status
 
-from .. import budgets
+from .. import budgets, moderation
 from ..forms import GenerationForm
 from ..lib.storage import StorageUnavailable
 from ..models import Generation, IdempotencyKey, Job, Role, Scope
@@ -170,6 +170,9 @@ def create_generation(request, response: HttpResponse):
     if team.credentials_problem():
         raise Problem(409, team.credentials_problem())
     author = caller.user
+    # Before the transaction below: a refused prompt's audit entry must outlive its rollback.
+    with start_refusals():
+        moderation.enforce(form.build(author))
     try:
         with transaction.atomic():
             record = None

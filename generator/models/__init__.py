@@ -58,6 +58,14 @@ from .tokens import (
     service_roles,
 )
 from .boards import BOARD_NAME_MAX, TAG_NAME_MAX, Board, BoardImage, JobTag, Tag, clean_tag_name
+from .presets import (
+    PRESET_NAME_MAX,
+    VARIABLE_VALUE_MAX,
+    MissingVariables,
+    PromptPreset,
+    missing_message,
+    variables_in,
+)
 
 __all__ = [
     "SCOPE_RANK",
@@ -76,11 +84,13 @@ __all__ = [
     "MODEL_FOR_MODE",
     "NO_KEY",
     "PENDING_STATES",
+    "PRESET_NAME_MAX",
     "ROLE_RANK",
     "SCALE_ASPECTS",
     "SETTLED_UNWELL",
     "TAG_NAME_MAX",
     "UNREADABLE_KEY",
+    "VARIABLE_VALUE_MAX",
     "AppendOnly",
     "AuditAction",
     "AuditEntry",
@@ -99,9 +109,11 @@ __all__ = [
     "JobQuerySet",
     "JobTag",
     "Membership",
+    "MissingVariables",
     "Mode",
     "PollerLease",
     "PromptHistory",
+    "PromptPreset",
     "Resolution",
     "Role",
     "Scale",
@@ -117,5 +129,7 @@ __all__ = [
     "_invite_expiry",
     "clean_tag_name",
     "kept",
+    "missing_message",
+    "variables_in",
     "_webhook_token",
 ]

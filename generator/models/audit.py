@@ -39,6 +39,11 @@ class AuditAction(models.TextChoices):
     RETENTION_APPLIED = "retention_applied", "Retention policy applied"
     RETENTION_CHANGED = "retention_changed", "Retention settings changed"
     PERSON_ERASED = "person_erased", "Person's data erased"
+    PROMPT_BLOCKED = "prompt_blocked", "Prompt refused by moderation"
+    BLOCKLIST_CHANGED = "blocklist_changed", "Blocked words changed"
+    # Presets are the team's: changes to someone else's are logged.
+    PRESET_EDITED = "preset_edited", "Prompt preset edited"
+    PRESET_DELETED = "preset_deleted", "Prompt preset deleted"
 
 
 class AppendOnly(Exception):

@@ -81,6 +81,14 @@ class Generation(Settings):
     # The URL Akool fetches the source from (a public URL, or our signed URL for an upload).
     source_url = models.URLField(max_length=2000, blank=True, default="")
     source_upload = models.FileField(upload_to="sources/%Y/%m/", blank=True, default="")
+    # The team preset it was started from (its prompt here is the filled-in one).
+    preset = models.ForeignKey(
+        "generator.PromptPreset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="generations",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -115,11 +123,12 @@ class Generation(Settings):
             for i in range(count or self.batch)
         )
 
-    def copy(self, author, batch=None):
-        """A new generation with the same parameters (for "retry" and "re-run")."""
+    def copy(self, author, batch=None, save=True):
+        """A new generation with the same parameters (for "retry" and "re-run"); not stored
+        yet with `save=False`."""
         from ..source_links import refresh
 
-        return Generation.objects.create(
+        copy = Generation(
             **{**self.parameters, "batch": batch or self.batch},
             team=self.team,
             author=author,
@@ -127,3 +136,6 @@ class Generation(Settings):
             # A link of ours to a source image expires; the copy is sent now, with a fresh one.
             source_url=refresh(self.source_url, self.team),
         )
+        if save:
+            copy.save()
+        return copy

@@ -125,6 +125,16 @@ class Team(models.Model):
         verbose_name="Move images older than (days) to the trash",
         help_text="Starred images and images on a board are kept. Leave empty to keep every image.",
     )
+    # Prompt moderation (moderation.py): the team's own list, on top of the server's.
+    blocked_phrases = models.TextField(
+        blank=True,
+        default="",
+        max_length=20_000,
+        verbose_name="Blocked words and phrases",
+        help_text="One a line. A prompt containing one as a whole word or phrase is refused "
+        "before anything is sent to Akool. Case, full-width and other compatibility forms "
+        "and invisible characters make no difference.",
+    )
 
     objects = TeamQuerySet.as_manager()
 
@@ -306,9 +316,14 @@ class Membership(models.Model):
         """May generate, and act on the team's images (viewers only look)."""
         return self.allows(Role.MEMBER)
 
+    def may_change(self, author_id):
+        """The one rule for changing or deleting what someone made in the team (an image, a
+        prompt preset): its author while a member, or an admin."""
+        return self.is_admin or (self.can_edit and author_id == self.user_id)
+
     def may_delete(self, job):
-        """The one rule for deleting an image or dismissing a card: its author, or an admin."""
-        return self.is_admin or (self.can_edit and job.author_id == self.user_id)
+        """Deleting an image or dismissing a card: its author, or an admin."""
+        return self.may_change(job.author_id)
 
 
 class InvitationQuerySet(models.QuerySet):

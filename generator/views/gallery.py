@@ -483,13 +483,16 @@ def image_retry(request, team_code, job_code):
     if not error and team.credentials_problem():
         error = team.credentials_problem()
     if not error:
+        # Not in one transaction with the dismissal: a retry refused by moderation writes an
+        # audit entry that a rollback would take with it. A refused retry stores nothing.
         try:
-            with transaction.atomic():
-                new_jobs = retry(job, request.user)
-                Job.objects.filter(pk=job.pk).update(dismissed=True)
-                CardRemoval.record(team, job.code)
+            new_jobs = retry(job, request.user)
         except ValueError as exc:
             error = str(exc)
+        else:
+            with transaction.atomic():
+                Job.objects.filter(pk=job.pk).update(dismissed=True)
+                CardRemoval.record(team, job.code)
     if error:
         if request.htmx:
             job = Job.objects.gallery(team, request.user).get(pk=job.pk)

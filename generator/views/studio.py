@@ -11,11 +11,22 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
-from .. import budgets, source_links
+from .. import budgets, moderation, source_links
 from ..access import team_access, team_context
 from ..forms import GenerationForm
 from ..lib.storage import StorageUnavailable
-from ..models import Generation, Job, Mode, PromptHistory, Role, Scale, State
+from ..models import (
+    VARIABLE_VALUE_MAX,
+    Generation,
+    Job,
+    Mode,
+    PromptHistory,
+    PromptPreset,
+    Role,
+    Scale,
+    State,
+    missing_message,
+)
 from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
 from .boards import gallery_boards
@@ -36,9 +47,15 @@ def _uuid(value):
 
 def _prefill(request, team):
     """Initial values, with a note, from ?rerun=<generation code> (or ?from=<image code>: that
-    image's generation), ?source=<image code> or ?history=<entry code> (the caller's own)."""
+    image's generation), ?source=<image code>, ?history=<entry code> (the caller's own) or
+    ?preset=<team preset code> (with its variables as ?var_<name>=…)."""
     rerun, source = _uuid(request.GET.get("rerun")), _uuid(request.GET.get("source"))
     image, entry = _uuid(request.GET.get("from")), _uuid(request.GET.get("history"))
+    preset = _uuid(request.GET.get("preset"))
+    if preset:
+        preset = PromptPreset.objects.filter(team=team, code=preset).first()
+        if preset:
+            return _from_preset(request, preset)
     if image and not rerun:
         rerun = (
             Job.objects.kept()
@@ -79,6 +96,40 @@ def _prefill(request, team):
     return {}, ""
 
 
+def _from_preset(request, preset):
+    """The preset's settings, its texts filled with the ?var_<name> values given; variables
+    without a value stay in braces, for the form's variables box to ask for."""
+    initial = preset.filled_partly(
+        {name: request.GET.get(f"var_{name}") for name in preset.variables}
+    )
+    initial["preset"] = preset.code
+    note = ""
+    if not preset.unfilled_in(initial["prompt"], initial["negative_prompt"]):
+        note = f"The form holds the preset “{preset.name}”: adjust and generate."
+    if initial["mode"] == Mode.IMAGE:
+        initial["similar"] = 0.5
+        note = note and f"The form holds the preset “{preset.name}”: add a source image."
+    return initial, note
+
+
+def preset_box(form, team):
+    """The preset the form was filled from and the variables its prompt still holds (the
+    variables box above the prompt asks for them), or None."""
+    code = _uuid(form["preset"].value())
+    preset = code and PromptPreset.objects.filter(team=team, code=code).first()
+    if not preset:
+        return None
+    unfilled = preset.unfilled_in(form["prompt"].value(), form["negative_prompt"].value())
+    if not unfilled:
+        return {"preset": preset, "unfilled": []}
+    return {
+        "preset": preset,
+        "unfilled": unfilled,
+        "message": missing_message(unfilled),
+        "value_max": VARIABLE_VALUE_MAX,
+    }
+
+
 def _dress(form):
     """Presentation-only attributes for the shared form's widgets."""
     prompt = form.fields["prompt"].widget
@@ -109,6 +160,7 @@ def form_context(form, team, notice=""):
         "settings_open": settings_open,
         "form_notice": notice,
         "budget": budgets.team_usage(team),
+        "preset_box": preset_box(form, team),
     }
 
 
@@ -180,7 +232,11 @@ def generate(request, team_code):
                 board=form.cleaned_data.get("board"),
             )
             generation = jobs[0].generation
-        except (budgets.BudgetExceeded, budgets.RoleNotAllowed) as refusal:
+        except (
+            budgets.BudgetExceeded,
+            budgets.RoleNotAllowed,
+            moderation.PromptBlocked,
+        ) as refusal:
             form.add_error(None, str(refusal))
             valid = False
         except StorageUnavailable as error:
@@ -203,6 +259,7 @@ def generate(request, team_code):
     kept = {name: form.cleaned_data.get(name) for name in KEPT_AFTER_SUBMIT}
     if generation.source_upload:
         kept["source_url"] = ""
+    kept["preset"] = generation.preset.code if generation.preset else None
     fresh = GenerationForm(team=team, role=membership.role, initial=kept)
     context = team_context(request, **form_context(fresh, team, started))
     main = render_to_string("generator/studio.html#generate-form", context, request=request)
@@ -210,6 +267,31 @@ def generate(request, team_code):
         job.generation = generation
         job.author = request.user
     return new_cards_response(request, jobs, main=main)
+
+
+@vary_on_headers("HX-Request")
+@require_POST
+@login_required
+def fill_variables(request, team_code):
+    """The generation form as posted, with the posted var_<name> values written into its
+    preset's {variables}; those left empty stay in braces and are asked for again. Nothing
+    starts."""
+    membership = team_access(request, team_code, Role.MEMBER)
+    team = membership.team
+    data = {name: request.POST.get(name, "") for name in KEPT_AFTER_SUBMIT}
+    preset = PromptPreset.objects.filter(team=team, code=_uuid(data["preset"])).first()
+    notice = ""
+    if preset:
+        values = {name: request.POST.get(f"var_{name}", "") for name in preset.variables}
+        for name in ("prompt", "negative_prompt"):
+            data[name] = preset.fill_text(data[name], values)
+        if not preset.unfilled_in(data["prompt"], data["negative_prompt"]):
+            notice = f"The preset “{preset.name}” is filled in: adjust and generate."
+    form = GenerationForm(team=team, role=membership.role, initial=data)
+    context = team_context(request, **form_context(form, team, notice))
+    if request.htmx:
+        return render(request, "generator/studio.html#generate-form", context)
+    return render(request, "generator/studio.html", _page(request, form, notice))
 
 
 @require_GET

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import audit, budgets, retention, tasks
+from .. import audit, budgets, moderation, retention, tasks
 from ..access import team_access, team_context
 from ..account_forms import (
     LAST_OWNER,
@@ -29,6 +29,7 @@ from ..account_forms import (
 )
 from ..forms import BudgetForm, RetentionForm
 from ..models import ROLE_RANK, AuditAction, Backend, Membership, Role, Team
+from ..prompt_forms import BlockedPhrasesForm, ModerationTestForm
 from ..queue import enqueue
 from ..sandbox.accounts import provision_account
 
@@ -184,6 +185,9 @@ def settings_page(request, **forms):
         retention_form=RetentionForm(instance=Team.objects.get(pk=team.pk)),
         retention_preview=retention.preview(team),
         storage=team.storage_used(),
+        blocked_form=BlockedPhrasesForm(instance=Team.objects.get(pk=team.pk)),
+        moderation_test_form=ModerationTestForm(),
+        server_phrases=moderation.server_phrases(),
     )
     context.update(forms)
     return render(request, "generator/team_settings.html", context)
