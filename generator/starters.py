@@ -10,6 +10,7 @@ from django.db import transaction
 
 from . import budgets, early_webhooks
 from .models import Job, PromptHistory
+from .notify.events import budget_checked
 from .pricing import estimate_button_credits, estimate_credits
 from .queue import enqueue
 from .tasks import apply_status, submit_button, submit_generation
@@ -39,6 +40,7 @@ def start_generation(generation, save=None, board=None):
             board.add_jobs(jobs, generation.author)
         PromptHistory.record(generation)
         enqueue(submit_generation, generation.pk)
+    budget_checked(team)
     return jobs
 
 
@@ -50,6 +52,7 @@ def start_button(job, button, author):
         budgets.check_roles(team, author, button=button)
         child = job.make_button_child(button, author)
         enqueue(submit_button, child.pk)
+    budget_checked(team)
     return child
 
 

@@ -46,6 +46,14 @@ from .shares import (
     ShareLink,
     ShareLinkQuerySet,
 )
+from .notifications import (
+    SUBSCRIBABLE,
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryStatus,
+    Event,
+)
 from .boards import BOARD_NAME_MAX, TAG_NAME_MAX, Board, BoardImage, JobTag, Tag, clean_tag_name
 
 __all__ = [
@@ -69,6 +77,12 @@ __all__ = [
     "Backend",
     "EXPIRY_CHOICES",
     "Board",
+    "Channel",
+    "ChannelKind",
+    "Delivery",
+    "DeliveryStatus",
+    "Event",
+    "SUBSCRIBABLE",
     "BoardImage",
     "CardRemoval",
     "Failure",

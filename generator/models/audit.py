@@ -27,6 +27,9 @@ class AuditAction(models.TextChoices):
     SHARE_EDITED = "share_edited", "Share link edited"
     SHARE_REVOKED = "share_revoked", "Share link revoked"
     SHARING_CHANGED = "sharing_changed", "Sharing settings changed"
+    CHANNEL_ADDED = "channel_added", "Notification channel added"
+    CHANNEL_CHANGED = "channel_changed", "Notification channel changed"
+    CHANNEL_REMOVED = "channel_removed", "Notification channel removed"
 
 
 class AppendOnly(Exception):
