@@ -5,7 +5,8 @@
   was asked for, with the Host header (to prove a request never arrived, or arrived pinned).
 - `receiver(statuses)`: a server taking POSTs (a webhook endpoint, a chat service's API),
   answering each with the next of `statuses` (the last one repeats); `.posts` on the returned
-  URL lists (path, headers, body) of every request.
+  URL lists (path, headers, body) of every request. With `tls` (an ssl.SSLContext) it speaks
+  HTTPS.
 - `public_loopback`: the guard treats 127.0.0.1 as a public address for this test, so a local
   server can stand in for a site on the internet. Other loopback addresses (127.0.0.2, ::1)
   stay private: redirect there to test the guard on a redirect.
@@ -65,7 +66,7 @@ def web_server():
 def receiver():
     servers = []
 
-    def start(statuses=(200,), host="127.0.0.1"):
+    def start(statuses=(200,), host="127.0.0.1", tls=None):
         posts = []
         answers = list(statuses)
 
@@ -83,9 +84,12 @@ def receiver():
                 pass
 
         server = ThreadingHTTPServer((host, 0), Handler)
+        if tls is not None:
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
-        url = ServerURL(f"http://{host}:{server.server_address[1]}")
+        scheme = "https" if tls is not None else "http"
+        url = ServerURL(f"{scheme}://{host}:{server.server_address[1]}")
         url.posts = posts
         return url
 

@@ -526,3 +526,90 @@ def test_the_signature_refuses_a_changed_body_and_an_old_request():
     assert not signing.verify("whsec_s", headers, body + b" ", now=1_000_000)
     assert not signing.verify("whsec_s", headers, body, now=1_000_000 + signing.REPLAY_WINDOW + 1)
     assert not signing.verify("whsec_s", {**headers, signing.TIMESTAMP_HEADER: "x"}, body)
+
+
+# --- Microsoft Teams: apprise's workflow plugin, over TLS ------------------------------------
+
+TEAMS_HOST = "prod-00.westeurope.logic.azure.com"
+
+
+@pytest.fixture
+def teams_at_loopback(monkeypatch, tmp_path, receiver):
+    """A TLS receiver answering for TEAMS_HOST. Apprise accepts only Microsoft's workflow
+    hosts and always posts over https, so the name resolves to loopback for this test (the
+    one thing changed), its certificate is made here, and requests is told to trust it."""
+    import datetime as dt
+    import socket
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, TEAMS_HOST)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(TEAMS_HOST)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "teams.pem", tmp_path / "teams.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert_file, key_file)
+    server = receiver([200], tls=tls)
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        return real("127.0.0.1" if host == TEAMS_HOST else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert_file))
+    port = server.rsplit(":", 1)[1]
+    server.webhook = (
+        f"https://{TEAMS_HOST}:{port}/workflows/643e69f83c8944438d68119179a10a64/triggers/"
+        "manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0"
+        "&sig=TeamsSecretSignature0123456789"
+    )
+    return server
+
+
+def test_a_finished_generation_reaches_microsoft_teams_through_apprise(
+    team_a, member, teams_at_loopback, public_loopback, settle
+):
+    channel = chat_channel(team_a, ChannelKind.TEAMS, teams_at_loopback.webhook)
+    _, jobs = pending_generation(team_a, member, count=1, prompt="a tram in the fog")
+    settle(finish, jobs[0])
+    (post,) = teams_at_loopback.posts
+    path, _, body = post
+    assert path.startswith("/workflows/643e69f83c8944438d68119179a10a64/triggers/manual/")
+    assert "sig=TeamsSecretSignature0123456789" in path
+    assert "a tram in the fog" in json.dumps(json.loads(body))  # an adaptive card
+    delivery = Delivery.objects.get(channel=channel)
+    assert (delivery.status, delivery.last_error) == (DeliveryStatus.SENT, "")
+
+
+def test_a_teams_host_that_is_not_public_is_refused(team_a, member, teams_at_loopback, settle):
+    channel = chat_channel(team_a, ChannelKind.TEAMS, teams_at_loopback.webhook)
+    _, jobs = pending_generation(team_a, member, count=1)
+    settle(finish, jobs[0])
+    delivery = Delivery.objects.get(channel=channel)
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "private or local address" in delivery.last_error
+    assert teams_at_loopback.posts == []
