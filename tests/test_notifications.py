@@ -613,3 +613,18 @@ def test_a_teams_host_that_is_not_public_is_refused(team_a, member, teams_at_loo
     assert delivery.status == DeliveryStatus.FAILED
     assert "private or local address" in delivery.last_error
     assert teams_at_loopback.posts == []
+
+
+def test_rotation_re_encrypts_channel_addresses_too(team_a, settings, capsys):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    webhook_channel(team_a, "https://hooks.example.com/abc")
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("rotate_encryption_keys")
+    assert "Re-encrypted 1 notification channel(s)." in capsys.readouterr().out
+    target, secret = Channel.objects.values_list("target", "signing_secret").get()
+    assert Fernet(new_key).decrypt(target.token.encode()) == b"https://hooks.example.com/abc"
+    assert Fernet(new_key).decrypt(secret.token.encode()) == b"whsec_test-secret"
