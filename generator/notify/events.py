@@ -18,7 +18,7 @@ from django.utils.text import Truncator
 
 from .. import budgets
 from ..akool.errors import ERROR_MESSAGES
-from ..models import PENDING_STATES, Delivery, Event, Job, State
+from ..models import PENDING_STATES, Delivery, Event, Job, State, User
 from ..queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,13 @@ def _hour():
 def job_settled(job):
     """A job reached an end state: tell of Akool refusing the team's key or account, and, when
     it was the generation's last job in flight, of the generation."""
+    # The common case, nobody listening, costs one query rather than a handful.
+    listening = job.team.channels.filter(enabled=True).exists()
+    mail_author = User.objects.filter(
+        pk=job.author_id, notify_email=True, memberships__team_id=job.team_id
+    ).exists()
+    if not (listening or mail_author):
+        return
     _akool_trouble(job)
     jobs = Job.objects.filter(generation_id=job.generation_id)
     states = list(jobs.values_list("state", flat=True))
@@ -111,11 +118,6 @@ def job_settled(job):
         event = Event.GENERATION_FAILED
         title = "Generation failed"
         text = f"{who}’s generation failed: “{prompt}”. {job.error_message}".strip()
-    wants_mail = (
-        author is not None
-        and author.notify_email
-        and job.team.memberships.filter(user=author).exists()
-    )
     emit(
         job.team,
         event,
@@ -131,7 +133,7 @@ def job_settled(job):
             "failed": len(states) - done,
             "author": author.email if author else "",
         },
-        recipients=[author] if wants_mail else (),
+        recipients=[author] if mail_author else (),
     )
 
 
@@ -166,9 +168,9 @@ BUDGET_EVENTS = ((100, Event.BUDGET_100), (budgets.WARN_AT_PERCENT, Event.BUDGET
 def budget_checked(team):
     """After a start reserved credits: tell when the month's budget crossed 80 % or 100 %.
     Once per month, threshold and budget (raising the budget can warn again)."""
-    usage = budgets.team_usage(team)
-    if usage.limit is None:
+    if team.monthly_budget is None:
         return
+    usage = budgets.team_usage(team)
     start, _ = team.month_window()
     for threshold, event in BUDGET_EVENTS:
         if usage.percent >= threshold:
