@@ -628,3 +628,48 @@ def test_rotation_re_encrypts_channel_addresses_too(team_a, settings, capsys):
     target, secret = Channel.objects.values_list("target", "signing_secret").get()
     assert Fernet(new_key).decrypt(target.token.encode()) == b"https://hooks.example.com/abc"
     assert Fernet(new_key).decrypt(secret.token.encode()) == b"whsec_test-secret"
+
+
+# --- end to end, through the sandbox ---------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_generation_on_the_sandbox_reaches_the_webhook_once_it_is_stored(
+    pipeline_team, receiver, public_loopback, monkeypatch
+):
+    """The real pipeline in this process: the create call and the polls go to the live
+    sandbox over HTTP, the images are downloaded and stored, and the last one stored sends the
+    one signed message."""
+    from generator.models import PENDING_STATES, Job
+    from generator.starters import start_generation
+    from generator.tasks import follow_once
+    from tests.fixtures_pipeline import wait_for
+
+    endpoint = receiver([200])
+    channel = webhook_channel(pipeline_team, f"{endpoint}/hook")
+    inline = ("submit_generation", "store_job", "deliver")
+
+    def run_inline(path, *args):
+        if path.rsplit(".", 1)[-1] in inline:
+            module_loading.import_string(path)(*args)
+
+    monkeypatch.setattr("generator.queue.async_task", run_inline)
+    author = pipeline_team.memberships.first().user
+    generation = make_generation(
+        pipeline_team, author, "a pier at low tide", batch=2, resolution="1080p"
+    )
+    start_generation(generation)
+    jobs = Job.objects.filter(generation=generation)
+
+    def settled():
+        follow_once()
+        return not jobs.filter(state__in=PENDING_STATES).exists()
+
+    wait_for(settled, timeout=40, message="the generation to settle")
+    assert sorted(jobs.values_list("state", flat=True)) == [State.DONE, State.DONE]
+    (post,) = endpoint.posts
+    _, headers, body = post
+    assert signing.verify(channel.signing_secret, headers, body)
+    message = json.loads(body)
+    assert (message["event"], message["data"]["done"]) == (Event.GENERATION_DONE, 2)
+    assert message["data"]["generation"] == str(generation.code)
