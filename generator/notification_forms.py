@@ -24,14 +24,13 @@ class ChannelForm(forms.Form):
     the saved one, which is never rendered back)."""
 
     name = forms.CharField(max_length=80)
-    kind = forms.ChoiceField(label="Send to", choices=ChannelKind.choices)
+    kind = forms.ChoiceField(label="Send to", choices=ChannelKind.choices, widget=forms.RadioSelect)
     target = forms.CharField(
         label="Webhook URL or email addresses",
         max_length=2000,
         required=False,
         widget=_SecretInput(),
-        help_text="Stored encrypted; it is never shown again. "
-        + " ".join(f"{ChannelKind(k).label}: {text}" for k, text in TARGET_HELP.items()),
+        help_text="Stored encrypted; it is never shown again.",
     )
     events = forms.MultipleChoiceField(
         label="Tell about",
@@ -52,11 +51,21 @@ class ChannelForm(forms.Form):
                     "enabled": channel.enabled,
                 },
             )
+        else:
+            kwargs.setdefault("initial", {"events": [value for value, _ in SUBSCRIBABLE]})
         super().__init__(*args, **kwargs)
         if channel is not None:
             # The kind goes with the saved address; another kind is another channel.
             self.fields["kind"].disabled = True
-            self.fields["target"].label = "New webhook URL or addresses (empty keeps the saved one)"
+            target = self.fields["target"]
+            target.label = "New webhook URL or addresses (empty keeps the saved one)"
+            target.help_text = f"{TARGET_HELP[channel.kind]} {target.help_text}"
+
+    @staticmethod
+    def target_hints():
+        """(kind, its name, where to find its address) for the form to show beside the
+        chosen kind."""
+        return [(kind, ChannelKind(kind).label, text) for kind, text in TARGET_HELP.items()]
 
     def clean(self):
         cleaned = super().clean()

@@ -146,3 +146,48 @@ def test_the_account_page_asks_the_browser_on_a_click(open_as, member):
     member.refresh_from_db()
     assert member.notify_browser is True
     assert_clean(page)
+    studio_tests.SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=studio_tests.SHOTS / "account.png", full_page=True)
+
+
+def test_an_admin_adds_a_signed_webhook_sends_a_test_and_reads_the_log(
+    open_as, team_a, owner, receiver, public_loopback, monkeypatch
+):
+    """The channel pages under the strict CSP; the test message is delivered inside the
+    request (the queue runs the delivery at once) to a loopback receiver."""
+    from django.utils.module_loading import import_string
+
+    from generator.lib import signing
+
+    endpoint = receiver([200])
+
+    def run_inline(path, *args):
+        if path == "generator.notify.tasks.deliver":
+            import_string(path)(*args)
+
+    monkeypatch.setattr("generator.queue.async_task", run_inline)
+    page = open_as(owner, viewport={"width": 1280, "height": 900})
+    page.goto(f"/t/{team_a.code}/settings/")
+    page.get_by_role("link", name="Send the team's news").click()
+    page.get_by_label("Name", exact=True).fill("Ops endpoint")
+    page.get_by_label("Signed webhook").check()
+    page.get_by_label("Webhook URL or email addresses").fill(f"{endpoint}/hook-7b2e")
+    for event in ("Generation failed", "Budget at 80 %", "Share link created"):
+        page.get_by_label(event).uncheck()  # every event is ticked to start with
+    page.get_by_role("button", name="Add channel").click()
+    secret = page.get_by_role("textbox", name="Signing secret").input_value()
+    assert secret.startswith("whsec_")
+
+    page.get_by_role("link", name="Ops endpoint").click()
+    expect(page.locator("body")).not_to_contain_text("hook-7b2e")
+    page.get_by_role("button", name="Send test").click()
+    sent = page.locator("#delivery-log tr[data-status='sent']")
+    expect(sent).to_have_count(1)
+    expect(sent).to_contain_text("Test message")
+    (_, headers, body) = endpoint.posts[0]
+    assert signing.verify(secret, headers, body)
+    assert_clean(page)
+    studio_tests.SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=studio_tests.SHOTS / "notification-channel.png", full_page=True)
+    page.goto(f"/t/{team_a.code}/notifications/")
+    page.screenshot(path=studio_tests.SHOTS / "notification-channels.png", full_page=True)
