@@ -5,7 +5,17 @@ from django.contrib import admin
 from django.urls import reverse
 
 from generator import audit
-from generator.models import Generation, Invitation, Job, ShareLink, Team
+from generator.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    Event,
+    Generation,
+    Invitation,
+    Job,
+    ShareLink,
+    Team,
+)
 from tests.factories import make_generation, make_job
 
 OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator"]
@@ -18,6 +28,12 @@ def rows(owner, member, team_a):
     job = make_job(generation=generation, akool_id="a" * 24)
     ShareLink.create(team_a, owner, [job], password="not shown")
     audit.record(owner, team_a, audit.AuditAction.ROLE_CHANGED, target=member.email)
+    channel = Channel.objects.create(
+        team=team_a, name="Ops", kind=ChannelKind.EMAIL, target="ops@example.com"
+    )
+    Delivery.objects.create(
+        channel=channel, team=team_a, event=Event.TEST, key="test:1", payload={"title": "t"}
+    )
     return team_a
 
 

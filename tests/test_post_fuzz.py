@@ -27,12 +27,15 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 
-from generator import account_forms, share_forms
+from generator import account_forms, notification_forms, share_forms
 from generator import forms as app_forms
 from generator.models import (
     AuditEntry,
     Board,
     BoardImage,
+    Channel,
+    ChannelKind,
+    Delivery,
     Favourite,
     Generation,
     Invitation,
@@ -99,6 +102,11 @@ MAY_CHANGE = {
     "board_edit": "member",
     "board_delete": "member",
     "studio_zip": NOBODY,  # a download: it changes nothing
+    "account": SIGNED_IN,  # one's own preferences
+    "channel_create": "admin",
+    "channel_detail": "admin",
+    "channel_delete": "admin",
+    "channel_test": "admin",
     "akool_webhook": NOBODY,
 }
 COUNTED = (
@@ -115,6 +123,8 @@ COUNTED = (
     BoardImage,
     Tag,
     JobTag,
+    Channel,
+    Delivery,
 )
 EXAMPLES_PER_ENDPOINT = 4
 
@@ -145,7 +155,7 @@ def _form_fields():
     """{field name: [form fields of that name]} over the app's forms (and Django's auth forms
     it uses), so values can be drawn by kind: emails, numbers, dates, choices."""
     found = {}
-    for module in (app_forms, account_forms, share_forms, auth_forms):
+    for module in (app_forms, account_forms, share_forms, notification_forms, auth_forms):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseForm):
                 for name, field in getattr(value, "base_fields", {}).items():
@@ -234,6 +244,7 @@ class World:
             "link_code": self.link.code,
             "number": 1,
             "board_code": self.board.code,
+            "channel_code": self.channel.code,
             "kind": "original",
             "token": self.team.webhook_token,
             "uidb64": "MQ",
@@ -252,6 +263,7 @@ class World:
             str(self.invitation.code),
             str(self.link.code),
             str(self.board.code),
+            str(self.channel.code),
         ]
 
     def meaningful(self):
@@ -278,6 +290,9 @@ def world(settings, tmp_path, team_a, team_b, owner, team_admin, member, viewer,
     board.add_jobs([job], owner)
     world = World(team_a, users, job, invitation, board)
     world.link, _ = ShareLink.create(team_a, owner, [job])
+    world.channel = Channel.objects.create(
+        team=team_a, name="Ops", kind=ChannelKind.EMAIL, target="ops@a.example"
+    )
     return world
 
 

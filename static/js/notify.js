@@ -26,9 +26,11 @@
 
   function show(card, state) {
     var section = card.closest("[data-generation]");
+    var prompt = section && section.querySelector(".batch-prompt");
     var ready = state === "done";
     var note = new window.Notification(ready ? "Your image is ready" : "Your image could not be made", {
-      body: card.getAttribute("data-notify-text") || "",
+      // The prompt, as the batch's heading shows it.
+      body: prompt ? prompt.textContent.trim().slice(0, 120) : "",
       // One notification per generation: its next image replaces it instead of piling up.
       tag: section ? "generation-" + section.getAttribute("data-generation") : card.id,
     });
