@@ -78,9 +78,14 @@ def team_url(name, team, invitation):
     if name.startswith("image_") or name in ("share_edit", "share_revoke"):
         # The team check comes before the image or link is looked up, so any code will do.
         args.append(uuid.uuid4())
-    if name in ("board_edit", "board_delete") or name.startswith("channel_") and name not in (
-        "channel_list",
-        "channel_create",
+    if (
+        name in ("board_edit", "board_delete")
+        or name.startswith("channel_")
+        and name
+        not in (
+            "channel_list",
+            "channel_create",
+        )
     ):
         # Like images: the team check comes first, so any board or channel code will do.
         args.append(uuid.uuid4())
