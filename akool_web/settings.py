@@ -589,5 +589,9 @@ LOGGING = {
         # password resets holds a token. django.server (runserver) has its own handler.
         "django.server": {"level": "WARNING", "filters": ["redact"]},
         "django.request": {"filters": ["redact"]},
+        # Their debug lines print whole request URLs, and a chat webhook's URL is its secret
+        # (generator/notify/send.py): never below WARNING, whatever LOG_LEVEL says.
+        "apprise": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }

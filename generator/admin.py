@@ -340,3 +340,47 @@ class PromptPresetAdmin(admin.ModelAdmin):
     search_fields = ("name", "prompt", "team__name", "created_by__email")
     raw_id_fields = ("team", "created_by")
     readonly_fields = ("code", "uses", "created_at", "updated_at")
+
+
+from .models import Channel, Delivery  # noqa: E402
+
+UserAdmin.fieldsets = (
+    *UserAdmin.fieldsets,
+    ("Notifications", {"fields": ("notify_browser", "notify_email")}),
+)
+
+
+class DeliveryInline(admin.TabularInline):
+    model = Delivery
+    extra = 0
+    fields = ("created_at", "event", "status", "attempts", "last_error", "sent_at")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "kind", "target_hint", "enabled", "created_at")
+    list_select_related = ("team",)
+    list_filter = ("kind", "enabled")
+    search_fields = ("name", "team__name", "code")
+    # The address and the signing secret are secrets: not in the form, not in the page.
+    fields = ("name", "team", "code", "kind", "target_hint", "events", "enabled", "created_at")
+    readonly_fields = ("team", "code", "kind", "target_hint", "created_at")
+    inlines = (DeliveryInline,)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "team", "channel", "recipient", "event", "status", "attempts")
+    list_select_related = ("team", "channel", "recipient")
+    list_filter = ("status", "event")
+    search_fields = ("team__name", "channel__name", "recipient__email", "key")
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from . import budgets, early_webhooks, moderation
 from .models import Job, PromptHistory
+from .notify.events import budget_checked
 from .pricing import estimate_button_credits, estimate_credits
 from .queue import enqueue
 from .tasks import apply_status, submit_button, submit_generation
@@ -47,6 +48,7 @@ def start_generation(generation, save=None, board=None, api_token=None):
         if generation.preset is not None:
             generation.preset.count_use()
         enqueue(submit_generation, generation.pk)
+    budget_checked(team)
     return jobs
 
 
@@ -61,6 +63,7 @@ def start_button(job, button, author, api_token=None):
         budgets.check_roles(team, author, api_token, button=button)
         child = job.make_button_child(button, author, api_token)
         enqueue(submit_button, child.pk)
+    budget_checked(team)
     return child
 
 

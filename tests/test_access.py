@@ -71,6 +71,13 @@ TEAM_URLS = [
     ("preset_delete", "post", Role.MEMBER),
     ("blocked_phrases", "post", Role.ADMIN),
     ("moderation_test", "post", Role.ADMIN),
+    ("channel_list", "get", Role.ADMIN),
+    ("channel_create", "post", Role.ADMIN),
+    ("channel_detail", "get", Role.ADMIN),
+    ("channel_detail", "post", Role.ADMIN),
+    ("channel_test", "post", Role.ADMIN),
+    ("channel_log", "get", Role.ADMIN),
+    ("channel_delete", "post", Role.ADMIN),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
@@ -87,8 +94,10 @@ def team_url(name, team, invitation):
     if name.startswith("image_") or name in ("share_edit", "share_revoke"):
         # The team check comes before the image or link is looked up, so any code will do.
         args.append(uuid.uuid4())
-    if name in ("board_edit", "board_delete", "preset_edit", "preset_delete"):
-        # Like images: the team check comes first, so any board code will do.
+    if name in ("board_edit", "board_delete", "preset_edit", "preset_delete") or (
+        name.startswith("channel_") and name not in ("channel_list", "channel_create")
+    ):
+        # Like images: the team check comes first, so any board, preset or channel code will do.
         args.append(uuid.uuid4())
     if name == "image_file":
         args.append("thumb")

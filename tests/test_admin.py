@@ -5,7 +5,18 @@ from django.contrib import admin
 from django.urls import reverse
 
 from generator import audit
-from generator.models import Generation, Invitation, Job, PromptPreset, ShareLink, Team
+from generator.models import (
+    Channel,
+    ChannelKind,
+    Delivery,
+    Event,
+    Generation,
+    Invitation,
+    Job,
+    PromptPreset,
+    ShareLink,
+    Team,
+)
 from tests.factories import make_generation, make_job
 
 OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator"]
@@ -19,6 +30,12 @@ def rows(owner, member, team_a):
     ShareLink.create(team_a, owner, [job], password="not shown")
     audit.record(owner, team_a, audit.AuditAction.ROLE_CHANGED, target=member.email)
     PromptPreset.objects.create(team=team_a, created_by=member, name="Kite", prompt="a {x} kite")
+    channel = Channel.objects.create(
+        team=team_a, name="Ops", kind=ChannelKind.EMAIL, target="ops@example.com"
+    )
+    Delivery.objects.create(
+        channel=channel, team=team_a, event=Event.TEST, key="test:1", payload={"title": "t"}
+    )
     return team_a
 
 

@@ -27,13 +27,16 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from PIL import Image
 
-from generator import account_forms, prompt_forms, share_forms, token_forms
+from generator import account_forms, notification_forms, prompt_forms, share_forms, token_forms
 from generator import forms as app_forms
 from generator.models import (
     ApiToken,
     AuditEntry,
     Board,
     BoardImage,
+    Channel,
+    ChannelKind,
+    Delivery,
     Favourite,
     Generation,
     Invitation,
@@ -114,6 +117,11 @@ MAY_CHANGE = {
     "preset_delete": "admin",
     "blocked_phrases": "admin",
     "moderation_test": NOBODY,  # a check that writes nothing
+    "account": SIGNED_IN,  # one's own preferences
+    "channel_create": "admin",
+    "channel_detail": "admin",
+    "channel_delete": "admin",
+    "channel_test": "admin",
     "akool_webhook": NOBODY,
     "account_tokens": SIGNED_IN,  # a person's own token, in a team of theirs
     "account_token_revoke": SIGNED_IN,
@@ -142,6 +150,8 @@ COUNTED = (
     Tag,
     JobTag,
     PromptPreset,
+    Channel,
+    Delivery,
 )
 EXAMPLES_PER_ENDPOINT = 4
 
@@ -173,7 +183,15 @@ def _form_fields():
     """{field name: [form fields of that name]} over the app's forms (and Django's auth forms
     it uses), so values can be drawn by kind: emails, numbers, dates, choices."""
     found = {}
-    for module in (app_forms, account_forms, share_forms, prompt_forms, token_forms, auth_forms):
+    for module in (
+        app_forms,
+        account_forms,
+        share_forms,
+        prompt_forms,
+        token_forms,
+        notification_forms,
+        auth_forms,
+    ):
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseForm):
                 for name, field in getattr(value, "base_fields", {}).items():
@@ -267,6 +285,7 @@ class World:
             "number": 1,
             "board_code": self.board.code,
             "preset_code": self.preset.code,
+            "channel_code": self.channel.code,
             "kind": "original",
             "button": "U1",
             "token": self.team.webhook_token,
@@ -287,6 +306,7 @@ class World:
             str(self.link.code),
             str(self.board.code),
             str(self.preset.code),
+            str(self.channel.code),
         ]
 
     def meaningful(self):
@@ -315,6 +335,9 @@ def world(settings, tmp_path, team_a, team_b, owner, team_admin, member, viewer,
     world.link, _ = ShareLink.create(team_a, owner, [job])
     world.preset = PromptPreset.objects.create(
         team=team_a, created_by=owner, name="Kite", prompt="a {subject} kite"
+    )
+    world.channel = Channel.objects.create(
+        team=team_a, name="Ops", kind=ChannelKind.EMAIL, target="ops@a.example"
     )
     return world
 

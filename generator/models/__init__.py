@@ -57,6 +57,14 @@ from .tokens import (
     TokenKind,
     service_roles,
 )
+from .notifications import (
+    SUBSCRIBABLE,
+    Channel,
+    ChannelKind,
+    Delivery,
+    DeliveryStatus,
+    Event,
+)
 from .boards import BOARD_NAME_MAX, TAG_NAME_MAX, Board, BoardImage, JobTag, Tag, clean_tag_name
 from .presets import (
     PRESET_NAME_MAX,
@@ -98,6 +106,12 @@ __all__ = [
     "Backend",
     "EXPIRY_CHOICES",
     "Board",
+    "Channel",
+    "ChannelKind",
+    "Delivery",
+    "DeliveryStatus",
+    "Event",
+    "SUBSCRIBABLE",
     "BoardImage",
     "CardRemoval",
     "Failure",

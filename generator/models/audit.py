@@ -44,6 +44,9 @@ class AuditAction(models.TextChoices):
     # Presets are the team's: changes to someone else's are logged.
     PRESET_EDITED = "preset_edited", "Prompt preset edited"
     PRESET_DELETED = "preset_deleted", "Prompt preset deleted"
+    CHANNEL_ADDED = "channel_added", "Notification channel added"
+    CHANNEL_CHANGED = "channel_changed", "Notification channel changed"
+    CHANNEL_REMOVED = "channel_removed", "Notification channel removed"
 
 
 class AppendOnly(Exception):

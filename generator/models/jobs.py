@@ -30,6 +30,8 @@ class State(models.TextChoices):
 PENDING_STATES = (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
 # Finished without an image: a card that can be retried or dismissed.
 SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
+# Every end state: a job here is finished, well or not.
+SETTLED = (State.DONE, *SETTLED_UNWELL)
 # States whose job exists at Akool and is followed by polling.
 FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
 # The file fields a job's files live in, for deleting them all with the job.
@@ -332,7 +334,17 @@ class Job(models.Model):
             self.state = to_state
             for name, value in changes.items():
                 setattr(self, name, value)
+            if to_state in SETTLED and to_state not in from_states:
+                self._settled()
         return bool(claimed)
+
+    def _settled(self):
+        """Tell whoever asked (channels, the author by email) that this job ended; a failure
+        to tell is logged, never raised into the move it reports."""
+        # Imported here: notifications read jobs, so this module cannot import them at load.
+        from ..notify.events import job_settled
+
+        job_settled(self)
 
     def next_poll_delay(self):
         """Seconds until the next status check: quick at first, then backing off.

@@ -41,6 +41,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     current_team = models.ForeignKey(
         "Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # "Tell me when my generation finishes or fails": in the open studio tab while it is
+    # hidden (the browser asks the person for permission too), and by email.
+    notify_browser = models.BooleanField(
+        default=False, verbose_name="In this browser, when the studio tab is hidden"
+    )
+    notify_email = models.BooleanField(default=False, verbose_name="By email")
 
     objects = UserManager()
 

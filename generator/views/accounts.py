@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -16,6 +17,7 @@ from ..account_forms import EmailAuthenticationForm, InviteSignupForm, SignupFor
 from ..lib import login_throttle
 from ..lib.client_address import client_ip
 from ..models import AuditAction, Invitation, Membership, User
+from ..notification_forms import NotificationPreferencesForm
 from ..sso import password_off_message, sign_in_option
 
 # Accounts made here log straight in; name the backend because there could be several.
@@ -206,3 +208,17 @@ def invite(request, code):
         login(request, user, backend=_BACKEND)
         return _welcome(request, invitation)
     return render(request, "generator/invite.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def account(request):
+    """The person's own page: how they want to hear of their generations."""
+    form = NotificationPreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Saved your notification preferences.")
+            return redirect("account")
+        return render(request, "generator/account.html", {"form": form}, status=400)
+    return render(request, "generator/account.html", {"form": form})

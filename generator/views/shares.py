@@ -26,6 +26,7 @@ from ..lib.client_address import client_ip
 from ..lib.login_throttle import record_share_failure, share_lockout_message, share_password_wait
 from ..lib.storage import file_response
 from ..models import AuditAction, Board, Job, Role, ShareLink, State
+from ..notify.events import share_created
 from ..share_forms import ShareLinkForm, SharingSettingsForm
 from .files import FILE_KINDS, original_download
 
@@ -152,6 +153,7 @@ def share_create(request, team_code):
             allow_download=link.allow_download,
             show_prompt=link.show_prompt,
         )
+    share_created(link, request.user)
     context.update(link=link, link_url=share_url(request, token))
     return render(request, template, context)
 

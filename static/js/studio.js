@@ -274,7 +274,8 @@
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    if (isPoller(event.detail.elt) && document.hidden) {
+    var notifying = window.akool.notifyWhileHidden && window.akool.notifyWhileHidden();
+    if (isPoller(event.detail.elt) && document.hidden && !notifying) {
       event.preventDefault();
     }
   });

@@ -1,4 +1,5 @@
-"""Re-encrypt every stored Akool credential under the newest FIELD_ENCRYPTION_KEYS key.
+"""Re-encrypt every stored secret (Akool credentials, notification channels' addresses and
+signing secrets) under the newest FIELD_ENCRYPTION_KEYS key.
 
 Rotation: put a new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it), run this
 command, then drop the old keys.
@@ -8,11 +9,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from generator.lib.crypto import DecryptionError
-from generator.models import Team
+from generator.models import Channel, Team
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every team's API key and clientId with the newest encryption key."
+    help = (
+        "Re-encrypt every team's API key and clientId, and every notification channel's "
+        "address and signing secret, with the newest encryption key."
+    )
 
     def handle(self, *args, **options):
         count = 0
@@ -27,6 +31,11 @@ class Command(BaseCommand):
                     team.decrypt_credentials()
                     team.save(update_fields=["api_key", "client_id"])
                     count += 1
+                channels = list(Channel.objects.select_for_update())
+                for channel in channels:
+                    # Reading each value decrypts it, so saving writes it afresh.
+                    channel.target, channel.signing_secret = channel.target, channel.signing_secret
+                    channel.save(update_fields=["target", "signing_secret"])
         except DecryptionError as exc:
             raise CommandError(
                 f"{exc} Nothing was changed. Keep every key still in use in "
@@ -34,3 +43,5 @@ class Command(BaseCommand):
             ) from None
         noun = "team" if count == 1 else "teams"
         self.stdout.write(self.style.SUCCESS(f"Re-encrypted the credentials of {count} {noun}."))
+        if channels:
+            self.stdout.write(f"Re-encrypted {len(channels)} notification channel(s).")
