@@ -492,5 +492,7 @@ LOGGING = {
         # password resets holds a token. django.server (runserver) has its own handler.
         "django.server": {"level": "WARNING", "filters": ["redact"]},
         "django.request": {"filters": ["redact"]},
+        # libvips reports every thumbnail it makes at INFO.
+        "pyvips": {"level": "WARNING"},
     },
 }
