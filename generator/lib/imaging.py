@@ -103,6 +103,14 @@ def _source(fileobj):
         return source
 
 
+def _rewind(fileobj):
+    """Put `fileobj` and the descriptor under it back at the start. libvips reads the
+    descriptor directly, behind Python's buffer; a plain seek(0) that lands inside that buffer
+    moves neither, so the caller would then copy the buffer and stop at the end of the file."""
+    fileobj.seek(0, io.SEEK_END)  # always reaches the descriptor and empties the buffer
+    fileobj.seek(0)
+
+
 def _resized(image, size):
     """`image` resized to exactly `size` (libvips' thumbnail can round a side the other way)."""
     if (image.width, image.height) == size:
@@ -130,7 +138,7 @@ def derive(fileobj) -> Derived:
         raise InvalidImage(f"The result is a {fmt} file; only PNG, JPEG and WebP are accepted.")
     if width * height > MAX_PIXELS:
         raise InvalidImage(f"The result is {width}×{height} pixels, larger than allowed.")
-    fileobj.seek(0)
+    _rewind(fileobj)
     # Held until the pixels are copied out: libvips reads through it lazily.
     source = _source(fileobj)
     try:
@@ -149,6 +157,8 @@ def derive(fileobj) -> Derived:
         previewed = _resized(previewed.copy_memory(), _fit((width, height), PREVIEW_SIZE))
     except pyvips.Error as exc:
         raise InvalidImage("The result is not a readable image.") from exc
+    finally:
+        _rewind(fileobj)
     thumbnail_2x = None
     if max(width, height) > THUMB_SIZE:
         larger = _resized(previewed, _fit((width, height), THUMB_2X_SIZE))
