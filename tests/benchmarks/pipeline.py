@@ -1,11 +1,13 @@
 """Pipeline: the sandbox (runserver) + the real django-q2 cluster (qcluster), end to end.
 
     .venv/bin/python tests/benchmarks/pipeline.py [--generations 250] [--seconds 30] [--webhook]
-        [--workers 2] [--backend sqlite|pg]
+        [--workers 2] [--backend sqlite|pg] [--per-minute IMAGES]
 
 Defaults are the issue's figure: 250 generations x 4 images at 1080p, a fixed 30 s generation
 time, 2 workers, a temporary SQLite database with django-q2's ORM broker. --backend pg uses
 DATABASE_URL's server (a fresh database, dropped afterwards) and REDIS_URL as broker and cache.
+--per-minute spreads the submits as a Poisson process of that many images a minute instead of
+one burst, so completions arrive as Akool would deliver them (the `arrivals` benchmark).
 
 Figures: time from the last submit (the moment the last generation was handed to the app) to
 the last stored image, divided by G (target <= 1.25); completion->stored lag p50/p95, from the
@@ -18,6 +20,7 @@ validate + thumbnail + preview + write for one image x images / cores.
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -50,6 +53,12 @@ def parse(argv):
     p.add_argument("--workers", type=int, default=2, help="Q_WORKERS")
     p.add_argument("--webhook", action="store_true", help="set PUBLIC_BASE_URL (webhook mode)")
     p.add_argument("--backend", choices=("sqlite", "pg"), default="sqlite")
+    p.add_argument(
+        "--per-minute",
+        type=float,
+        default=None,
+        help="images per minute arriving as a Poisson process (default: all at once, a burst)",
+    )
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait for settling")
     p.add_argument("--json", help="also write the result to this file (used by run.py)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory (db, media)")
@@ -158,9 +167,14 @@ def measure_render_cost(sandbox_job, repeats=3):
 
 
 def prerender():
-    """Paint the sandbox's pictures for every size this run asks for, before the timed part."""
+    """Paint the sandbox's pictures for every size this run asks for, before the timed part.
+    They depend only on size, palette and composition, so they are kept between runs."""
     from generator.sandbox import images
 
+    kept = ROOT / "data" / "bench-sandbox-pictures"
+    kept.mkdir(parents=True, exist_ok=True)
+    images.cache_dir().mkdir(parents=True, exist_ok=True)
+    (images.cache_dir() / "pictures").symlink_to(kept, target_is_directory=True)
     for scale in SCALES:
         images.prerender(*images.dimensions(scale, "1080p"))
 
@@ -278,7 +292,12 @@ def run(argv=()):
         team.save()
         Membership.objects.create(team=team, user=user, role=Role.OWNER)
         time.sleep(2)  # let the cluster's workers come up
+        # Poisson arrivals: exponential gaps between generations, from a fixed seed so two runs
+        # at one rate see the same schedule. Each image completes G after its submit.
+        arrivals = random.Random(19)
         for i in range(n):
+            if opts.per_minute and i:
+                time.sleep(arrivals.expovariate(opts.per_minute / batch / 60))
             gen = Generation.objects.create(
                 team=team,
                 author=user,
@@ -416,8 +435,8 @@ def run(argv=()):
                 "sandbox: painting one picture (before the timed part)",
                 _r(paint, 3),
                 "s",
-                note=f"all {len(SCALES)} sizes' pictures painted before the first submit in "
-                f"{prerendered_s:.1f} s",
+                note=f"all {len(SCALES)} sizes' pictures ready before the first submit in "
+                f"{prerendered_s:.1f} s (painted once, kept in data/bench-sandbox-pictures)",
             ),
         ]
         for k in ("create", "result", "download", "webhook"):
@@ -440,7 +459,8 @@ def run(argv=()):
             )
         )
         return {
-            "name": f"pipeline-{opts.backend}-{mode}",
+            "name": f"pipeline-{opts.backend}-{mode}"
+            + (f"-poisson-{opts.per_minute:g}-per-minute" if opts.per_minute else ""),
             "params": {
                 "backend": opts.backend,
                 "generations": n,
@@ -449,6 +469,8 @@ def run(argv=()):
                 "workers": opts.workers,
                 "mode": mode,
                 "cores": cores,
+                "per_minute": opts.per_minute,
+                "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
             },
             "figures": figures,
             "notes": [f"process log: {kept_log}"],

@@ -9,10 +9,10 @@ noisy machine.
     make bench ARGS=--quick        # small sizes, ~3 min
     make bench ARGS="gallery pageweight"
 
-Names: store, memory, pipeline, pipeline-webhook, gallery, gallery-statistics, pageweight, zip,
-onscreen, and, when DATABASE_URL and REDIS_URL are both set, pipeline-pg and pipeline-pg-webhook
-(the same runs on PostgreSQL with Redis as broker and cache, in a fresh database that is dropped
-afterwards).
+Names: store, memory, pipeline, pipeline-webhook, arrivals, gallery, gallery-statistics,
+pageweight, zip, onscreen, and, when DATABASE_URL and REDIS_URL are both set, pipeline-pg and
+pipeline-pg-webhook (the same runs on PostgreSQL with Redis as broker and cache, in a fresh
+database that is dropped afterwards).
 Each benchmark runs in a process of its own (each configures Django for its own database).
 """
 
@@ -40,6 +40,12 @@ BENCHMARKS = {
         "pipeline.py",
         ["--webhook"],
         ["--webhook", "--generations", "10", "--seconds", "5"],
+    ),
+    # Completions arriving as Akool delivers them (Poisson): 1,000 images over 10 minutes.
+    "arrivals": (
+        "pipeline.py",
+        ["--webhook", "--per-minute", "100"],
+        ["--webhook", "--generations", "10", "--seconds", "5", "--per-minute", "20"],
     ),
     "pipeline-pg": (
         "pipeline.py",
