@@ -120,14 +120,23 @@ def lazy(fileobj):
     """derive()'s libvips path without the preview: decode straight into the 2x thumbnail."""
     import pyvips
 
-    from generator.lib.imaging import THUMB_2X_SIZE, THUMB_SIZE, _fit, _resized, _webp, sha256_of
+    from generator.lib.imaging import (
+        THUMB_2X_SIZE,
+        THUMB_SIZE,
+        _fit,
+        _resized,
+        _rewind,
+        _webp,
+        sha256_of,
+    )
 
     sha256_of(fileobj)
-    fileobj.seek(0)
+    _rewind(fileobj)
     source = pyvips.Source.new_from_descriptor(fileobj.fileno())
     larger = pyvips.Image.thumbnail_source(
         source, THUMB_2X_SIZE, height=THUMB_2X_SIZE, size="down"
     ).copy_memory()
+    _rewind(fileobj)  # libvips read the descriptor behind Python's buffer
     size = (larger.width, larger.height)
     thumb = _resized(larger, _fit(size, THUMB_SIZE))
     return {"thumbnail": _webp(thumb), "thumbnail_2x": _webp(larger)}
