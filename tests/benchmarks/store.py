@@ -312,6 +312,15 @@ def run(argv=()):
                     )
                 )
                 figures.extend(quality(f"{res} {kind}", path, outputs))
+                steps = derive_steps(path, opts.repeats)
+                figures.append(
+                    figure(
+                        f"{res} {kind}: derive() now, step by step",
+                        " / ".join(f"{v:.1f}" for v in steps.values()),
+                        "ms CPU",
+                        note=" / ".join(steps),
+                    )
+                )
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -360,6 +369,42 @@ def truth(path):
             image.resize(_fit(image.size, long_side), Image.Resampling.LANCZOS).save(out, "PNG")
             reference[kind] = out.getvalue()
     return reference
+
+
+def derive_steps(path, repeats):
+    """The profile of derive() now, step by step (CPU ms, best of `repeats`): what is left."""
+    import pyvips
+
+    from generator.lib.imaging import (
+        PREVIEW_SIZE,
+        THUMB_2X_SIZE,
+        THUMB_SIZE,
+        _fit,
+        _resized,
+        _webp,
+    )
+
+    name = str(path)
+    size = pyvips.Image.new_from_file(name).width, pyvips.Image.new_from_file(name).height
+
+    def preview():
+        return pyvips.Image.thumbnail(
+            name, PREVIEW_SIZE, height=PREVIEW_SIZE, size="down"
+        ).copy_memory()
+
+    previewed = preview()
+    larger = _resized(previewed, _fit(size, THUMB_2X_SIZE))
+    thumb = _resized(larger, _fit(size, THUMB_SIZE))
+    steps = {
+        "decode alone": lambda: pyvips.Image.new_from_file(name, access="sequential").copy_memory(),
+        "decode + shrink to preview": preview,
+        "encode preview": lambda: _webp(previewed),
+        "resize 2x": lambda: _resized(previewed, _fit(size, THUMB_2X_SIZE)),
+        "encode 2x": lambda: _webp(larger),
+        "resize 1x": lambda: _resized(larger, _fit(size, THUMB_SIZE)),
+        "encode 1x": lambda: _webp(thumb),
+    }
+    return {step: best_of(fn, repeats)[0] * 1000 for step, fn in steps.items()}
 
 
 def quality(label, path, outputs):
