@@ -593,5 +593,7 @@ LOGGING = {
         # (generator/notify/send.py): never below WARNING, whatever LOG_LEVEL says.
         "apprise": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # libvips reports every thumbnail it makes at INFO.
+        "pyvips": {"level": "WARNING"},
     },
 }

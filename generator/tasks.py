@@ -22,7 +22,7 @@ from django.utils import timezone
 from . import early_webhooks
 from .akool.errors import AkoolError, ErrorKind
 from .akool.results import STATUS_COMPLETED
-from .lib import imaging, ssrf, storage
+from .lib import imaging, sqlite_stats, ssrf, storage
 from .lib.imaging import InvalidImage, derive
 from .models import (
     FOLLOWED_STATES,
@@ -204,11 +204,13 @@ def follow_jobs():
     2. Until FOLLOW_RUN_SECONDS pass: recover expired leases, resend due drafts, poll due jobs
        (concurrently, bounded), then sleep until the next job is due.
     3. Give the lease back; if anything is still in flight, queue the next follow_jobs.
-    A schedule runs this every minute, which restarts following after a crash.
+    A schedule runs this every minute, which restarts following after a crash; the lease
+    holder also refreshes SQLite's planner statistics when they are due.
     """
     token = uuid.uuid4().hex
     if not PollerLease.acquire(token, _poller_lease()):
         return
+    sqlite_stats.optimize_if_due()
     started = time.monotonic()
     try:
         while time.monotonic() - started < FOLLOW_RUN_SECONDS:

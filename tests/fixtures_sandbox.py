@@ -19,15 +19,24 @@ __all__ = [
     "sandbox_cache",
     "sandbox_client",
     "sandbox_client_factory",
+    "sandbox_pictures",
     "sandbox_team",
     "sandbox_url",
 ]
 
 
+@pytest.fixture(scope="session")
+def sandbox_pictures(tmp_path_factory):
+    """The sandbox's painted pictures, kept for the whole run: they depend only on size,
+    palette and composition, and painting them is most of what a result download costs."""
+    return tmp_path_factory.mktemp("sandbox-pictures")
+
+
 @pytest.fixture
-def sandbox_cache(settings, tmp_path_factory):
+def sandbox_cache(settings, tmp_path_factory, sandbox_pictures):
     """Sandbox PNGs go to a temporary folder instead of DATA_DIR/sandbox."""
     settings.SANDBOX_CACHE_DIR = tmp_path_factory.mktemp("sandbox-cache")
+    (settings.SANDBOX_CACHE_DIR / "pictures").symlink_to(sandbox_pictures, True)
     return settings.SANDBOX_CACHE_DIR
 
 

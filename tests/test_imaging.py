@@ -1,6 +1,7 @@
 """generator.lib.imaging.derive: validation, rendition sizes and colour, for the store step."""
 
 import io
+import tempfile
 
 import pytest
 from PIL import Image
@@ -44,3 +45,14 @@ def test_a_truncated_image_is_refused_as_invalid():
 def test_garbage_is_refused_as_invalid():
     with pytest.raises(InvalidImage):
         derive(io.BytesIO(b"not an image at all"))
+
+
+def test_the_file_reads_whole_from_the_start_afterwards():
+    # The store copies the original from the same temporary file once derive() has read it.
+    data = png(1200, 900, colour=(9, 90, 200)).getvalue()
+    with tempfile.TemporaryFile() as tmp:
+        tmp.write(data)
+        tmp.seek(0)
+        derive(tmp)
+        tmp.seek(0)
+        assert tmp.read() == data

@@ -455,6 +455,26 @@ def test_the_png_is_rendered_once_and_cached(api, client, sandbox_cache):
     assert cached.stat().st_mtime_ns == mtime
 
 
+def test_a_batch_gets_distinct_files_of_distinct_pictures_painted_once(api, client, sandbox_cache):
+    def download(job_id):
+        response = client.get(api.result(job_id)["data"]["image"])
+        data = b"".join(response.streaming_content)
+        with Image.open(io.BytesIO(data)) as image:
+            return data, image.convert("RGB").tobytes()
+
+    batch = api.create(batch_quantity=4, resolution="1080p", prompt="koi pond at noon")["data"]
+    results = [download(record["_id"]) for record in batch]
+    assert len({data for data, _ in results}) == 4
+    assert len({pixels for _, pixels in results}) == 4
+    # Another batch of that prompt: new files, but the same four pictures, not painted again.
+    painted = sorted(p.stat().st_mtime_ns for p in (sandbox_cache / "pictures").iterdir())
+    again = api.create(batch_quantity=4, resolution="1080p", prompt="koi pond at noon")["data"]
+    repeated = [download(record["_id"]) for record in again]
+    assert not {data for data, _ in repeated} & {data for data, _ in results}
+    assert {pixels for _, pixels in repeated} == {pixels for _, pixels in results}
+    assert sorted(p.stat().st_mtime_ns for p in (sandbox_cache / "pictures").iterdir()) == painted
+
+
 # --- buttons ---------------------------------------------------------------------------------
 
 

@@ -4,6 +4,13 @@ A picture is painted on a tiny canvas (a gradient and a few soft blobs), blurred
 so even a 5760 px upscale renders in well under a second. Colours come from the prompt, shapes
 from the job's seed: a batch shares a palette but not a composition, and a U (upscale) child
 reuses its parent's seed so it looks like the same picture, only larger.
+
+Painting and PNG-encoding a 1080p picture costs about what the app's whole store step does, and
+real Akool spends that on its own machines. So a text-to-image result is one of a fixed set of
+pictures per size (PALETTES x COMPOSITIONS, painted once and kept), and each job's file is that
+picture with the job's id in a text chunk: every result is still a distinct file (its own
+sha256), and the app's store cost can be measured without the emulator's painting beside it
+(`prerender()` paints a size's set ahead of time).
 """
 
 import colorsys
@@ -11,7 +18,9 @@ import hashlib
 import io
 import os
 import random
+import struct
 import threading
+import zlib
 from pathlib import Path
 
 from django.conf import settings
@@ -24,6 +33,9 @@ SCALES = ("1:1", "3:2", "4:3", "16:9", "2:3", "3:4", "9:16")
 SMALL_SIDE = 160  # long side of the canvas everything is painted on before scaling up
 SOURCE_THUMB = 256
 NOISE_MARKER = "[noise]"
+# A batch takes consecutive seeds, so its pictures differ while it has at most this many.
+COMPOSITIONS = 4
+PALETTES = 8
 
 # Striped locks: concurrent first downloads of one job render it once per process, without
 # keeping a lock per job forever.
@@ -50,6 +62,11 @@ def dimensions(scale, resolution, source_size=None, long_side=None):
 
 def upscaled(width, height):
     return round(width * UPSCALE_FACTOR), round(height * UPSCALE_FACTOR)
+
+
+def _palette_of(prompt):
+    """Which of the PALETTES a text-to-image prompt is painted with."""
+    return hashlib.sha256(prompt.strip().lower().encode()).digest()[0] % PALETTES
 
 
 def _palette(prompt):
@@ -103,7 +120,7 @@ def _caption(image, prompt):
     draw.text((x, y), text, font=font, fill=(255, 255, 255))
 
 
-def render_png(path, width, height, prompt, seed, source=None, similar=0.5):
+def render_png(path, width, height, prompt, seed, source=None, similar=0.5, caption=True):
     """Paint one picture and write it to `path` (atomically, so readers never see half a file)."""
     if NOISE_MARKER in prompt:
         # Incompressible on purpose: a 4k PNG of random pixels weighs 25-45 MB.
@@ -111,21 +128,56 @@ def render_png(path, width, height, prompt, seed, source=None, similar=0.5):
     else:
         image = _paint_small(width, height, prompt, seed, source, similar)
         image = image.resize((width, height), Image.Resampling.BICUBIC)
-        _caption(image, prompt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    image.save(tmp, format="PNG", compress_level=1)
-    os.replace(tmp, path)
+        if caption:
+            _caption(image, prompt)
+    out = io.BytesIO()
+    image.save(out, format="PNG", compress_level=1)
+    _write_atomically(path, out.getvalue())
     return path
 
 
+def _write_atomically(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _picture(width, height, palette, composition):
+    """One of the fixed set of text-to-image pictures of a size, painted on first use."""
+    path = cache_dir() / "pictures" / f"{width}x{height}-p{palette}-c{composition}.png"
+    if not path.exists():
+        # The palette's own name stands in for a prompt; no caption (it would name that).
+        render_png(path, width, height, f"palette {palette}", composition, caption=False)
+    return path
+
+
+def prerender(width, height):
+    """Paint every picture of a size now (a benchmark does this before its timed part)."""
+    for palette in range(PALETTES):
+        for composition in range(COMPOSITIONS):
+            _picture(width, height, palette, composition)
+
+
+def _with_text(png, key, value):
+    """`png` with a tEXt chunk after its header: same pixels, different bytes."""
+    data = key.encode("latin-1") + b"\0" + value.encode("latin-1")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data
+    chunk += struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    end_of_header = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
+    return png[:end_of_header] + chunk + png[end_of_header:]
+
+
 def png_for(job):
-    """The cached PNG of a completed job, rendered on first request."""
+    """The cached PNG of a completed job, made on first request."""
     path = cache_dir() / f"{job.job_id}.png"
     if path.exists():
         return path
     with _render_locks[hash(job.job_id) % len(_render_locks)]:
-        if not path.exists():
+        if path.exists():
+            return path
+        if job.source_key or NOISE_MARKER in job.prompt:
+            # Image-to-image and noise results are each their own picture.
             render_png(
                 path,
                 job.width,
@@ -135,6 +187,11 @@ def png_for(job):
                 source=load_source(job.source_key),
                 similar=job.similar,
             )
+        else:
+            picture = _picture(
+                job.width, job.height, _palette_of(job.prompt), job.seed % COMPOSITIONS
+            )
+            _write_atomically(path, _with_text(picture.read_bytes(), "Job", job.job_id))
     return path
 
 

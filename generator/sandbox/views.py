@@ -127,6 +127,8 @@ def _create_jobs(request, account, params, api, markers):
     cost = COST[params.resolution]
     now = timezone.now()
     started, finished = _timings(now)
+    # Consecutive seeds: the batch's pictures are different compositions (images.COMPOSITIONS).
+    first_seed = _seed()
     jobs = [
         SandboxJob(
             account=account,
@@ -141,7 +143,7 @@ def _create_jobs(request, account, params, api, markers):
             resolution=params.resolution,
             width=width,
             height=height,
-            seed=_seed(),
+            seed=first_seed + i,
             deduction_credit=cost,
             will_fail=markers.fail,
             webhook_url=params.webhook_url,
@@ -149,7 +151,7 @@ def _create_jobs(request, account, params, api, markers):
             started_at=started,
             finished_at=finished,
         )
-        for _ in range(params.batch_quantity)
+        for i in range(params.batch_quantity)
     ]
     with transaction.atomic():
         if not account.charge(cost * len(jobs)):

@@ -53,6 +53,11 @@ def parse(argv):
     p.add_argument("--requests", type=int, default=30, help="timed requests per page")
     p.add_argument("--json", help="also write the result to this file (used by run.py)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    p.add_argument(
+        "--statistics",
+        action="store_true",
+        help="instead: each page at --images in-process, before and after SQLite's statistics",
+    )
     return p.parse_args(list(argv))
 
 
@@ -227,6 +232,71 @@ def measure(tmp, opts, prepared):
     return rows
 
 
+def statistics_effect(tmp, opts):
+    """Each page at --images, rendered in-process (Django's test client), without planner
+    statistics and then with them (sqlite_stats.optimize_if_due(), as the follower runs it):
+    CPU time, median of --requests, in the same process one after the other."""
+    import time
+
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from generator.lib import sqlite_stats
+    from generator.models import User
+
+    prepared = prepare(production_env(tmp), tmp, opts, opts.images)
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(User.objects.get(email=EMAIL))
+
+    def measure_pages():
+        rows = {}
+        for name, path, headers in prepared["pages"]:
+            extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+            times = []
+            for i in range(opts.requests + 2):
+                t0 = time.process_time()
+                with CaptureQueriesContext(connection) as queries:
+                    response = client.get(path, **extra)
+                if i >= 2:  # warm-up
+                    times.append((time.process_time() - t0) * 1000)
+                assert response.status_code == 200, (name, response.status_code)
+            rows[name] = (percentile(times, 0.5), len(queries))
+            reset_queries()
+        return rows
+
+    before = measure_pages()
+    t0 = time.perf_counter()
+    sqlite_stats._last_run = None
+    ran = sqlite_stats.optimize_if_due()
+    took = (time.perf_counter() - t0) * 1000
+    after = measure_pages()
+    figures = [
+        figure(
+            f"{name}: in-process CPU p50 @{opts.images}, with statistics",
+            round(after[name][0], 1),
+            "ms",
+            limit=round(before[name][0], 1),
+            note=f"limit = the same page before; {after[name][1]} queries",
+        )
+        for name in before
+    ]
+    figures.append(
+        figure(
+            "statistics pass (optimize_if_due)",
+            round(took, 1),
+            "ms",
+            note=f"ran: {ran}; {prepared['team_rows']} images in team 1",
+        )
+    )
+    return {
+        "name": "gallery-statistics",
+        "params": {"images": opts.images, "requests": opts.requests},
+        "figures": figures,
+        "notes": [f"load average at the end {os.getloadavg()}"],
+    }
+
+
 def run(argv=()):
     opts = parse(argv)
     tmp = Path(tempfile.mkdtemp(prefix="akool-bench-gallery-"))
@@ -238,6 +308,8 @@ def run(argv=()):
     try:
         manage(env, "collectstatic", "--noinput")
         setup_django()
+        if opts.statistics:
+            return statistics_effect(tmp, opts)
         # A fresh database per size, so each has a year of history at its own density.
         prepared = {size: prepare(env, tmp, opts, size) for size in (opts.small, opts.images)}
         measured = measure(tmp, opts, prepared)
@@ -330,7 +402,12 @@ def print_result(result):
 
 def main(argv):
     result = run(argv)
-    print_result(result)
+    if result["name"] == "gallery-statistics":
+        from common import print_table
+
+        print_table(f"gallery-statistics {result['params']}", result["figures"], result["notes"])
+    else:
+        print_result(result)
     out = parse(argv).json
     if out:
         Path(out).write_text(json.dumps(result, default=str))

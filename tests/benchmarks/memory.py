@@ -120,7 +120,8 @@ def run(argv=()):
             round(peak - measured["idle_mb"], 1),
             "MB",
             limit=round(decoded_mb, 1),
-            note="limit = one decoded 3840x2160 RGB(X) frame, the least derive() can hold",
+            note="limit = one decoded 3840x2160 RGB(X) frame, what a whole-frame decode holds "
+            "(derive() decodes a strip at a time, so it can stay below)",
         ),
     ]
     return {"name": "memory", "figures": figures, "notes": notes}

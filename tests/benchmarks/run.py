@@ -9,9 +9,10 @@ noisy machine.
     make bench ARGS=--quick        # small sizes, ~3 min
     make bench ARGS="gallery pageweight"
 
-Names: memory, pipeline, pipeline-webhook, gallery, pageweight, zip, and, when DATABASE_URL and
-REDIS_URL are both set, pipeline-pg and pipeline-pg-webhook (the same runs on PostgreSQL with
-Redis as broker and cache, in a fresh database that is dropped afterwards).
+Names: store, memory, pipeline, pipeline-webhook, arrivals, gallery, gallery-statistics,
+pageweight, zip, onscreen, and, when DATABASE_URL and REDIS_URL are both set, pipeline-pg and
+pipeline-pg-webhook (the same runs on PostgreSQL with Redis as broker and cache, in a fresh
+database that is dropped afterwards).
 Each benchmark runs in a process of its own (each configures Django for its own database).
 """
 
@@ -32,12 +33,19 @@ from common import ROOT  # noqa: E402
 PG = bool(os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
 # name: (script, flags at full size, flags for --quick)
 BENCHMARKS = {
+    "store": ("store.py", [], ["--repeats", "3"]),
     "memory": ("memory.py", [], []),
     "pipeline": ("pipeline.py", [], ["--generations", "10", "--seconds", "5"]),
     "pipeline-webhook": (
         "pipeline.py",
         ["--webhook"],
         ["--webhook", "--generations", "10", "--seconds", "5"],
+    ),
+    # Completions arriving as Akool delivers them (Poisson): 1,000 images over 10 minutes.
+    "arrivals": (
+        "pipeline.py",
+        ["--webhook", "--per-minute", "100"],
+        ["--webhook", "--generations", "10", "--seconds", "5", "--per-minute", "20"],
     ),
     "pipeline-pg": (
         "pipeline.py",
@@ -50,8 +58,14 @@ BENCHMARKS = {
         ["--backend", "pg", "--webhook", "--generations", "10", "--seconds", "5"],
     ),
     "gallery": ("gallery.py", [], ["--images", "10000", "--requests", "10"]),
+    "gallery-statistics": (
+        "gallery.py",
+        ["--statistics"],
+        ["--statistics", "--images", "30000", "--requests", "10"],
+    ),
     "pageweight": ("pageweight.py", [], []),
     "zip": ("zip.py", [], ["--images", "50", "--megabytes", "1"]),
+    "onscreen": ("onscreen.py", [], ["--generations", "4"]),
 }
 DEFAULT = [name for name in BENCHMARKS if PG or "-pg" not in name]
 
