@@ -299,11 +299,20 @@ from .models import ShareLink  # noqa: E402
 
 @admin.register(ShareLink)
 class ShareLinkAdmin(admin.ModelAdmin):
-    list_display = ("code", "team", "kind", "created_by", "created_at", "expires_at", "views")
-    list_select_related = ("team", "created_by")
+    list_display = (
+        "code",
+        "team",
+        "kind",
+        "board",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "views",
+    )
+    list_select_related = ("team", "created_by", "board")
     list_filter = ("kind", "allow_download", "show_prompt")
     search_fields = ("code", "team__name", "created_by__email")
-    raw_id_fields = ("team", "created_by", "jobs")
+    raw_id_fields = ("team", "created_by", "jobs", "board")
     # The token's hash and the password's hash are secrets in their own right: never shown.
     exclude = ("token_hash", "password")
     readonly_fields = ("views", "last_viewed_at")
