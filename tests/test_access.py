@@ -55,6 +55,8 @@ TEAM_URLS = [
     ("board_edit", "post", Role.MEMBER),
     ("board_delete", "post", Role.MEMBER),
     ("studio_zip", "post", Role.VIEWER),
+    ("team_tokens", "get", Role.ADMIN),
+    ("team_token_revoke", "post", Role.ADMIN),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
@@ -73,6 +75,9 @@ def team_url(name, team, invitation):
         args.append(uuid.uuid4())
     if name in ("board_edit", "board_delete"):
         # Like images: the team check comes first, so any board code will do.
+        args.append(uuid.uuid4())
+    if name == "team_token_revoke":
+        # The team check comes first, so any token code will do.
         args.append(uuid.uuid4())
     if name == "image_file":
         args.append("thumb")

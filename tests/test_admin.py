@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from generator import audit
-from generator.models import Generation, Invitation, Job, ShareLink, Team
+from generator.models import ApiToken, Generation, Invitation, Job, ShareLink, Team, TokenKind
 from tests.factories import make_generation, make_job
 
 OUR_MODELS = [m for m in admin.site._registry if m._meta.app_label == "generator"]
@@ -18,6 +18,7 @@ def rows(owner, member, team_a):
     job = make_job(generation=generation, akool_id="a" * 24)
     ShareLink.create(team_a, owner, [job], password="not shown")
     audit.record(owner, team_a, audit.AuditAction.ROLE_CHANGED, target=member.email)
+    ApiToken.issue(team=team_a, kind=TokenKind.PERSONAL, user=owner, name="script")
     return team_a
 
 
