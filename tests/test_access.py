@@ -78,6 +78,8 @@ TEAM_URLS = [
     ("channel_test", "post", Role.ADMIN),
     ("channel_log", "get", Role.ADMIN),
     ("channel_delete", "post", Role.ADMIN),
+    ("team_tokens", "get", Role.ADMIN),
+    ("team_token_revoke", "post", Role.ADMIN),
 ]
 URL_IDS = [name for name, _, _ in TEAM_URLS]
 
@@ -98,6 +100,9 @@ def team_url(name, team, invitation):
         name.startswith("channel_") and name not in ("channel_list", "channel_create")
     ):
         # Like images: the team check comes first, so any board, preset or channel code will do.
+        args.append(uuid.uuid4())
+    if name == "team_token_revoke":
+        # The team check comes first, so any token code will do.
         args.append(uuid.uuid4())
     if name == "image_file":
         args.append("thumb")

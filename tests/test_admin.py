@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from generator import audit
 from generator.models import (
+    ApiToken,
     Channel,
     ChannelKind,
     Delivery,
@@ -16,6 +17,7 @@ from generator.models import (
     PromptPreset,
     ShareLink,
     Team,
+    TokenKind,
 )
 from tests.factories import make_generation, make_job
 
@@ -36,6 +38,7 @@ def rows(owner, member, team_a):
     Delivery.objects.create(
         channel=channel, team=team_a, event=Event.TEST, key="test:1", payload={"title": "t"}
     )
+    ApiToken.issue(team=team_a, kind=TokenKind.PERSONAL, user=owner, name="script")
     return team_a
 
 
