@@ -100,6 +100,9 @@ MAY_CHANGE = {
     "board_delete": "member",
     "studio_zip": NOBODY,  # a download: it changes nothing
     "akool_webhook": NOBODY,
+    # Single sign-on: only the identity provider's signed answer makes or links an account.
+    "openid_connect_login": NOBODY,
+    "openid_connect_callback": NOBODY,
 }
 COUNTED = (
     User,
@@ -237,6 +240,7 @@ class World:
             "kind": "original",
             "token": self.team.webhook_token,
             "uidb64": "MQ",
+            "provider_id": "oidc",
         }
         missing = set(APP_URLS[name]) - set(values)
         assert not missing, f"the fuzz test has no value for {missing} of {name}; add one"
