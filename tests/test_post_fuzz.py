@@ -133,6 +133,9 @@ MAY_CHANGE = {
     "api-1:openapi-json": NOBODY,
     "api-1:openapi-view": NOBODY,
     "api-1:api-root": NOBODY,
+    # Single sign-on: only the identity provider's signed answer makes or links an account.
+    "openid_connect_login": NOBODY,
+    "openid_connect_callback": NOBODY,
 }
 COUNTED = (
     ApiToken,
@@ -290,6 +293,7 @@ class World:
             "button": "U1",
             "token": self.team.webhook_token,
             "uidb64": "MQ",
+            "provider_id": "oidc",
         }
         missing = set(APP_URLS[name]) - set(values)
         assert not missing, f"the fuzz test has no value for {missing} of {name}; add one"

@@ -4,6 +4,7 @@ sign-up, password) are not mounted: ours are the only ones."""
 
 from allauth.socialaccount import views as socialaccount_views
 from django.urls import path
+from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
 from . import views
@@ -11,7 +12,7 @@ from . import views
 
 def _ours(name):
     """allauth links to its own account pages by these names: send those links to ours."""
-    return RedirectView.as_view(pattern_name=name, query_string=True)
+    return require_GET(RedirectView.as_view(pattern_name=name, query_string=True))
 
 
 # Never reached by our pages; here so that allauth's names resolve (to our pages).
