@@ -4,7 +4,6 @@ Who may restore follows who may delete (`membership.may_delete`): your own image
 member, any as an admin. Emptying the trash is for admins, and asks for a confirmation.
 """
 
-import uuid
 from datetime import timedelta
 
 from django.contrib import messages
@@ -16,11 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import trash
 from ..access import team_access, team_context
 from ..models import Job, Role
+from .bulk import parse_codes
 
 # One page lists this many, the most recently deleted first; older ones wait their turn.
 PAGE_SIZE = 200
-# A restore posts the codes of the rows ticked on one page.
-MAX_CODES = PAGE_SIZE
 
 
 @require_GET
@@ -52,23 +50,13 @@ def trash_list(request, team_code):
     return render(request, "generator/trash.html", context)
 
 
-def _codes(values):
-    codes = []
-    for value in values[:MAX_CODES]:
-        try:
-            codes.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    return codes
-
-
 @require_POST
 @login_required
 def trash_restore(request, team_code):
     """Restore the posted `codes` (one row's button, or the rows ticked)."""
     membership = team_access(request, team_code, Role.MEMBER)
     team = membership.team
-    codes = _codes(request.POST.getlist("codes"))
+    codes = parse_codes(request.POST.getlist("codes"))
     with transaction.atomic():
         jobs = list(Job.objects.in_trash().filter(team=team, code__in=codes))
         allowed = [job for job in jobs if membership.may_delete(job)]
