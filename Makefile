@@ -51,6 +51,8 @@ CLOCK_TESTS := tests/test_month_window.py tests/test_budgets.py tests/test_usage
   tests/test_invitations.py tests/test_audit.py tests/test_stuck_jobs.py \
   tests/test_generation_form.py tests/test_studio.py tests/test_sandbox.py tests/test_auth.py \
   tests/test_login_throttle.py tests/test_share_links.py tests/test_live_gallery.py \
+  tests/test_trash.py tests/test_retention.py tests/test_api.py tests/test_sso_id_tokens.py \
+  tests/test_card_cache.py tests/test_presets.py tests/test_moderation.py \
   --deselect tests/test_budgets.py::test_two_concurrent_submits_cannot_both_take_the_last_credits
 # Fails the run when libfaketime is not in effect or the clock stands still.
 CLOCK_CHECK := import sys, time; from datetime import datetime, UTC; \
