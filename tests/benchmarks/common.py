@@ -1,5 +1,6 @@
 """Shared helpers for the benchmark scripts (not tests: they print figures and never fail)."""
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -34,6 +35,13 @@ def _fmt(v):
     if isinstance(v, float):
         return f"{v:.3g}" if abs(v) < 100 else f"{v:.1f}"
     return str(v)
+
+
+def report(title, result, json_path=None):
+    """Print a benchmark's figures as a table and, when asked (run.py does), keep them as JSON."""
+    print_table(f"{title} {result['params']}", result["figures"], result["notes"])
+    if json_path:
+        Path(json_path).write_text(json.dumps(result, default=str))
 
 
 def print_table(title, figures, notes=()):

@@ -19,7 +19,6 @@
 """
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -36,8 +35,8 @@ from common import (  # noqa: E402
     figure,
     free_port,
     percentile,
-    print_table,
     production_env,
+    report,
     setup_django,
     wait_http,
 )
@@ -297,10 +296,7 @@ def browse(base_url, team, people, opts):
 
 def main(argv):
     result = run(argv)
-    print_table(f"onscreen {result['params']}", result["figures"], result["notes"])
-    out = parse(argv).json
-    if out:
-        Path(out).write_text(json.dumps(result, default=str))
+    report("onscreen", result, parse(argv).json)
     return result
 
 

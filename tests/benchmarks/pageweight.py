@@ -17,7 +17,6 @@
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -31,8 +30,8 @@ from common import (  # noqa: E402
     Gunicorn,
     figure,
     manage,
-    print_table,
     production_env,
+    report,
     setup_django,
 )
 
@@ -272,10 +271,7 @@ def run(argv=()):
 
 def main(argv):
     result = run(argv)
-    print_table(f"pageweight {result['params']}", result["figures"], result["notes"])
-    out = parse(argv).json
-    if out:
-        Path(out).write_text(json.dumps(result, default=str))
+    report("pageweight", result, parse(argv).json)
 
 
 if __name__ == "__main__":

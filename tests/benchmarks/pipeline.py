@@ -18,7 +18,6 @@ validate + thumbnail + preview + write for one image x images / cores.
 """
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -36,8 +35,8 @@ from common import (  # noqa: E402
     figure,
     free_port,
     percentile,
-    print_table,
     production_env,
+    report,
     setup_django,
     wait_http,
 )
@@ -496,10 +495,7 @@ def run(argv=()):
 
 def main(argv):
     result = run(argv)
-    print_table(f"{result['name']} {result['params']}", result["figures"], result["notes"])
-    out = parse(argv).json
-    if out:
-        Path(out).write_text(json.dumps(result, default=str))
+    report(result["name"], result, parse(argv).json)
 
 
 if __name__ == "__main__":

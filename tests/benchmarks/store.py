@@ -28,7 +28,6 @@ resize, encode, write).
 
 import argparse
 import io
-import json
 import logging
 import os
 import subprocess
@@ -38,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import figure, free_port, print_table, setup_django, wait_http  # noqa: E402
+from common import figure, free_port, report, setup_django, wait_http  # noqa: E402
 
 TARGET_MS = {"1080p": 25, "4K": 120}
 
@@ -438,10 +437,7 @@ def fmt_load(load):
 
 def main(argv):
     result = run(argv)
-    print_table(f"store {result['params']}", result["figures"], result["notes"])
-    out = parse(argv).json
-    if out:
-        Path(out).write_text(json.dumps(result, default=str))
+    report("store", result, parse(argv).json)
 
 
 if __name__ == "__main__":

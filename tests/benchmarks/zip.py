@@ -37,8 +37,8 @@ from common import (  # noqa: E402
     Gunicorn,
     figure,
     manage,
-    print_table,
     production_env,
+    report,
     setup_django,
 )
 
@@ -234,10 +234,7 @@ def _run(opts, tmp, storage, extra):
 
 def main(argv):
     result = run(argv)
-    print_table(f"zip {result['params']}", result["figures"], result["notes"])
-    out = parse(argv).json
-    if out:
-        Path(out).write_text(json.dumps(result, default=str))
+    report("zip", result, parse(argv).json)
 
 
 if __name__ == "__main__":
