@@ -8,6 +8,10 @@ hide a tab (a headless page is always "visible"), so the page's `document.hidden
 `visibilitychange` event is sent as a browser would. The real Notification constructor still
 runs; a thin wrapper around it also writes each notification into the page, where a locator
 can wait for it (wait_for_function is refused by our CSP).
+
+A card shows its new state at the swap, but notify.js reads it at the settle that follows, a
+moment later. So the recorder also copies each card's state into `data-settled` in that same
+settle event; a test waits for it before changing what the page should count as hidden.
 """
 
 from datetime import timedelta
@@ -26,6 +30,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HIDE_AND_RECORD = """
 window.__hidden = false;
+document.addEventListener("htmx:afterSettle", function () {
+  document.querySelectorAll(".job-card").forEach(function (card) {
+    card.setAttribute("data-settled", card.getAttribute("data-state"));
+  });
+});
 Object.defineProperty(Document.prototype, "hidden", {
   configurable: true,
   get: function () { return window.__hidden; },
@@ -95,7 +104,7 @@ def test_my_finished_image_is_notified_only_while_the_tab_is_hidden(
 
     # Looking at the tab: the card itself is the news.
     finished(seen)
-    expect(page.locator(f"#job-{seen.code}")).to_have_attribute("data-state", "done")
+    expect(page.locator(f"#job-{seen.code}")).to_have_attribute("data-settled", "done")
     expect(notes).to_have_count(0)
 
     # Hidden: the poller keeps going for my pending image and the browser tells me.
