@@ -486,8 +486,10 @@ POLLER_LEASE_SECONDS = env_int("POLLER_LEASE_SECONDS", 45, minimum=1)
 DOWNLOAD_DEADLINE_SECONDS = env_int("DOWNLOAD_DEADLINE_SECONDS", 120, minimum=1)
 
 # How often an open gallery with nothing pending asks whether a teammate added or removed
-# anything (while something is pending it asks every 2 s).
-GALLERY_SLOW_POLL_SECONDS = env_int("GALLERY_SLOW_POLL_SECONDS", 25, minimum=1)
+# anything (while something is pending it asks every 2 s). The check answers from indexes
+# without rendering a card, and hidden tabs do not ask at all, so it can be frequent enough that
+# a teammate's image reaches an idle open page about as soon as it reaches the submitter's.
+GALLERY_SLOW_POLL_SECONDS = env_int("GALLERY_SLOW_POLL_SECONDS", 3, minimum=1)
 # The largest ZIP of originals one download may be; a larger selection is refused before any
 # byte is sent. The archive streams, so this bounds transfer time, not server memory.
 ZIP_MAX_BYTES = env_int("ZIP_MAX_BYTES", 10 * 1024**3, minimum=1)

@@ -222,6 +222,8 @@ def gallery(sandbox_team, owner, member, media):
 def test_a_batch_of_four_appears_at_once_and_fills_in_with_one_poll_per_interval(
     open_as, worker, sandbox_team, member, settings
 ):
+    # An idle check far apart from the 2 s interval, so the two cannot be mistaken below.
+    settings.GALLERY_SLOW_POLL_SECONDS = 30
     worker()
     page = open_as(member, viewport={"width": 1280, "height": 900})
     polls = []

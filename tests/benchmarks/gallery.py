@@ -100,9 +100,7 @@ def pages():
         ),
         (
             "slow check (nothing new)",
-            reverse("studio_poll", args=[team.code])
-            + "?"
-            + urlencode({"since": since}),
+            reverse("studio_poll", args=[team.code]) + "?" + urlencode({"since": since}),
             htmx,
         ),
     ]
