@@ -26,7 +26,6 @@ from .lib import imaging, sqlite_stats, ssrf, storage
 from .lib.imaging import InvalidImage, derive
 from .models import (
     FOLLOWED_STATES,
-    PENDING_STATES,
     Failure,
     Job,
     Mode,
@@ -203,37 +202,47 @@ def follow_jobs():
     1. Take the lease, or return if another follow_jobs holds it.
     2. Until FOLLOW_RUN_SECONDS pass: recover expired leases, resend due drafts, poll due jobs
        (concurrently, bounded), then sleep until the next job is due.
-    3. Give the lease back; if anything is still in flight, queue the next follow_jobs.
-    A schedule runs this every minute, which restarts following after a crash; the lease
-    holder also refreshes SQLite's planner statistics when they are due.
+    3. Give the lease back; if a job is due within the next run, queue the next follow_jobs.
+    A schedule runs this every minute, which restarts following after a crash and comes back
+    for jobs due later (webhook mode's safety-net polls, long back-offs): sleeping towards them
+    would hold one of the worker slots the store tasks need. The lease holder also refreshes
+    SQLite's planner statistics when they are due.
     """
     token = uuid.uuid4().hex
     if not PollerLease.acquire(token, _poller_lease()):
         return
     sqlite_stats.optimize_if_due()
     started = time.monotonic()
+    soon = False
     try:
         while time.monotonic() - started < FOLLOW_RUN_SECONDS:
             PollerLease.renew(token, _poller_lease())
             follow_once()
             wait = _seconds_until_next_due()
-            if wait is None:
+            soon = wait is not None and wait <= FOLLOW_RUN_SECONDS
+            if not soon:
                 break
             time.sleep(min(max(wait, 0.2), 2.0))
     finally:
         PollerLease.release(token)
-    if Job.objects.filter(state__in=PENDING_STATES).exists():
+    if soon:
         enqueue(follow_jobs)
 
 
 def _seconds_until_next_due():
-    """None when nothing is waiting on us (webhooks, the store task or nothing at all)."""
-    next_due = Job.objects.filter(
+    """Until the next poll or resend is due, or a claimed step's lease runs out (its worker
+    may have died); None when nothing is waiting on us (webhooks, the store task or nothing
+    at all)."""
+    polls = Job.objects.filter(
         state__in=(*FOLLOWED_STATES, State.DRAFT), next_poll_at__isnull=False
     ).aggregate(at=Min("next_poll_at"))["at"]
-    if next_due is None:
+    leases = Job.objects.filter(
+        state__in=(State.SUBMITTING, State.STORING), lease_until__isnull=False
+    ).aggregate(at=Min("lease_until"))["at"]
+    moments = [at for at in (polls, leases) if at is not None]
+    if not moments:
         return None
-    return (next_due - timezone.now()).total_seconds()
+    return (min(moments) - timezone.now()).total_seconds()
 
 
 def follow_once():
