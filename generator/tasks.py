@@ -2,7 +2,9 @@
 
 Every task takes ids, reloads its rows, and returns quietly when a row is gone or has already
 moved on. Every step is claimed with a conditional UPDATE so two workers never do it twice, and
-a create call (which costs money) is never sent twice for one job.
+a create call (which costs money) is never sent twice for one job. The follower's steps (what
+is due, polling Akool, jobs that will not finish) are in follower.py; the tasks here queue what
+those steps find due.
 """
 
 import contextlib
@@ -10,22 +12,19 @@ import logging
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 
-from . import early_webhooks
+from . import early_webhooks, follower
 from .akool.errors import AkoolError, ErrorKind
 from .akool.results import STATUS_COMPLETED
 from .lib import imaging, sqlite_stats, ssrf, storage
 from .lib.imaging import InvalidImage, derive
 from .models import (
-    FOLLOWED_STATES,
     Failure,
     Job,
     Mode,
@@ -40,16 +39,9 @@ log = logging.getLogger(__name__)
 
 MAX_SUBMIT_ATTEMPTS = 5
 MAX_STORE_ATTEMPTS = 6
-# Asking for a finished image's buttons is a free read; after this many failures the image
-# is left without U/V rather than asked about forever.
-MAX_BUTTON_ATTEMPTS = 8
 DOWNLOAD_MAX_BYTES = 200 * 1024 * 1024
 # Akool's result URLs live for 7 days; after that a download can only fail.
 RESULT_URL_LIFETIME = timedelta(days=7)
-# A job Akool has not finished after this long is given up with a clear reason.
-STUCK_AFTER = timedelta(minutes=30)
-POLL_CONCURRENCY = 8
-POLL_BATCH = 200
 # One follow_jobs task runs for about this long, then hands over to a fresh one, so no task
 # gets near the queue's timeout.
 FOLLOW_RUN_SECONDS = 20
@@ -57,10 +49,6 @@ FOLLOW_RUN_SECONDS = 20
 
 def _poller_lease():
     return timedelta(seconds=settings.POLLER_LEASE_SECONDS)
-
-
-def _backoff(attempt, base=2.0, cap=60.0):
-    return min(base * 2 ** max(attempt - 1, 0), cap)
 
 
 # --- submit ----------------------------------------------------------------------------------
@@ -172,7 +160,7 @@ def _submit_failed(jobs, error):
         Job.objects.filter(pk__in=[j.pk for j in jobs], state=State.SUBMITTING).update(
             state=State.DRAFT,
             submit_attempts=jobs[0].submit_attempts + 1,
-            next_poll_at=now + timedelta(seconds=_backoff(jobs[0].submit_attempts + 1)),
+            next_poll_at=now + timedelta(seconds=follower.backoff(jobs[0].submit_attempts + 1)),
             error_code=error.code,
             error_message=f"Retrying: {error.message}",
             lease_until=None,
@@ -218,7 +206,7 @@ def follow_jobs():
         while time.monotonic() - started < FOLLOW_RUN_SECONDS:
             PollerLease.renew(token, _poller_lease())
             follow_once()
-            wait = _seconds_until_next_due()
+            wait = follower.seconds_until_next_due()
             soon = wait is not None and wait <= FOLLOW_RUN_SECONDS
             if not soon:
                 break
@@ -229,90 +217,28 @@ def follow_jobs():
         enqueue(follow_jobs)
 
 
-def _seconds_until_next_due():
-    """Until the next poll or resend is due, or a claimed step's lease runs out (its worker
-    may have died); None when nothing is waiting on us (webhooks, the store task or nothing
-    at all)."""
-    polls = Job.objects.filter(
-        state__in=(*FOLLOWED_STATES, State.DRAFT), next_poll_at__isnull=False
-    ).aggregate(at=Min("next_poll_at"))["at"]
-    leases = Job.objects.filter(
-        state__in=(State.SUBMITTING, State.STORING), lease_until__isnull=False
-    ).aggregate(at=Min("lease_until"))["at"]
-    moments = [at for at in (polls, leases) if at is not None]
-    if not moments:
-        return None
-    return (min(moments) - timezone.now()).total_seconds()
-
-
 def follow_once():
     """One pass over everything that is due. Returns the number of jobs polled."""
     now = timezone.now()
-    _recover_expired_leases(now)
-    _give_up_stuck(now)
-    for job in Job.objects.due_for_submit(now):
-        # Push the due time on before queueing: one send attempt per minute at most, and the
-        # claim inside the submit task stops any duplicate from calling Akool.
-        pushed = Job.objects.filter(pk=job.pk, state=State.DRAFT, next_poll_at__lte=now).update(
-            next_poll_at=now + timedelta(seconds=60)
-        )
-        if pushed and job.button:
+    for job_id in follower.recover_expired_leases(now):
+        enqueue(store_job, job_id)
+    follower.give_up_stuck(now)
+    for job in follower.take_due_drafts(now):
+        if job.button:
             enqueue(submit_button, job.pk)
-        elif pushed:
+        else:
             enqueue(submit_generation, job.generation_id)
-    due = list(
-        Job.objects.due_for_poll(now).select_related("team").order_by("next_poll_at")[:POLL_BATCH]
-    )
-    if not due:
-        return 0
-    with ThreadPoolExecutor(max_workers=min(POLL_CONCURRENCY, len(due))) as pool:
-        results = list(pool.map(_fetch_status, due))
-    for job, result in zip(due, results, strict=True):
+    polled = follower.poll_due(now)
+    for job, result in polled:
         _apply_poll(job, result)
-    return len(due)
-
-
-def _fetch_status(job):
-    # Runs in a pool thread: HTTP only, no database, so SQLite sees one writer.
-    try:
-        return job.team.akool_client(get_retries=0).get_result(job.akool_id)
-    except AkoolError as error:
-        return error
+    return len(polled)
 
 
 def _apply_poll(job, result):
     if isinstance(result, AkoolError):
-        _poll_failed(job, result)
+        follower.poll_failed(job, result)
     else:
         apply_status(job, result)
-
-
-def _poll_failed(job, error):
-    now = timezone.now()
-    if job.state == State.DONE:
-        # Only the buttons were missing: the image is safe whatever happens here.
-        if error.kind == ErrorKind.TRANSIENT and job.attempts + 1 < MAX_BUTTON_ATTEMPTS:
-            job.claim(
-                State.DONE,
-                State.DONE,
-                attempts=job.attempts + 1,
-                next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=300)),
-            )
-        else:
-            log.warning("gave up asking Akool for the buttons of job %s: %s", job.pk, error)
-            job.claim(State.DONE, State.DONE, buttons=[], next_poll_at=None)
-        return
-    if error.kind == ErrorKind.TRANSIENT:
-        job.claim(
-            FOLLOWED_STATES,
-            job.state,
-            attempts=job.attempts + 1,
-            next_poll_at=now + timedelta(seconds=_backoff(job.attempts + 1, cap=30)),
-        )
-    else:
-        job.mark_failed(
-            failure_for(error), error.message, code=error.code, from_states=FOLLOWED_STATES
-        )
 
 
 def apply_status(job, result):
@@ -320,38 +246,6 @@ def apply_status(job, result):
     queue the store when it is ours to store."""
     if job.apply_status(result):
         enqueue(store_job, job.pk)
-
-
-def _recover_expired_leases(now):
-    for job in Job.objects.lease_expired(now):
-        if job.state == State.SUBMITTING:
-            # The worker died mid-create: Akool may or may not have the job. Never resend.
-            job.mark_failed(
-                Failure.UNKNOWN,
-                "The request to Akool was interrupted; the image may or may not have been "
-                "created (and charged).",
-                from_states=(State.SUBMITTING,),
-            )
-            continue
-        # Only the pass that moves the expired lease on re-queues the store.
-        renewed = Job.objects.filter(pk=job.pk, state=State.STORING, lease_until__lt=now).update(
-            lease_until=now + timedelta(seconds=settings.STORE_LEASE_SECONDS), updated_at=now
-        )
-        if renewed:
-            enqueue(store_job, job.pk)
-
-
-def _give_up_stuck(now):
-    stuck = Job.objects.filter(state__in=FOLLOWED_STATES, submitted_at__lt=now - STUCK_AFTER)
-    for job in stuck:
-        job.mark_failed(
-            Failure.STUCK,
-            f"{int(STUCK_AFTER.total_seconds() // 60)} minutes",
-            from_states=FOLLOWED_STATES,
-        )
-
-
-# --- webhooks --------------------------------------------------------------------------------
 
 
 # --- store -----------------------------------------------------------------------------------
@@ -428,7 +322,7 @@ def _save_files(job, tmp, size, derived, buttons):
                     field.storage.delete(field.name)
         # Not the link's fault, so it does not use up the job's attempts; the 7-day link
         # lifetime still ends it if storage never comes back.
-        delay = _backoff(job.attempts + 1, base=5, cap=120)
+        delay = follower.backoff(job.attempts + 1, base=5, cap=120)
         job.claim(
             State.STORING,
             State.STORING,
@@ -477,7 +371,7 @@ def _store_failed(job, message, expired=False, permanent=False):
         job.mark_failed(Failure.UNSAVABLE, message, from_states=(State.STORING,))
         return
     # Keep the job in STORING with a short lease: when it runs out, the follower retries.
-    delay = _backoff(job.attempts + 1, base=5, cap=120)
+    delay = follower.backoff(job.attempts + 1, base=5, cap=120)
     job.claim(
         State.STORING,
         State.STORING,

@@ -139,7 +139,7 @@ def test_the_poller_finds_new_images_of_the_board_only(member_client, team_a, me
 
     from django.utils import timezone
 
-    from generator.views.gallery import make_live_token
+    from generator.cursors import make_live_token
 
     board = Board.objects.create(team=team_a, name="Picks")
     since = make_live_token(timezone.now() - timedelta(seconds=5))

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from generator import source_links, tasks
+from generator import follower, source_links, tasks
 from generator.akool.errors import MSG_MAYBE_CREATED, AkoolError, ErrorKind, error_for_code
 from generator.akool.results import ImageResult
 from generator.models import Failure, Job, Mode, State
@@ -131,7 +131,7 @@ def test_a_job_akool_never_finished_is_retryable(team_a):
     Job.objects.filter(pk=job.pk).update(
         state=State.PROCESSING, submitted_at=timezone.now() - timedelta(hours=1)
     )
-    tasks._give_up_stuck(timezone.now())
+    follower.give_up_stuck(timezone.now())
     job = refreshed(job)
     assert job.failure == Failure.STUCK and job.can_retry
     assert "within 30 minutes" in job.error_message

@@ -12,8 +12,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from generator.cursors import make_live_token
 from generator.models import CardRemoval, Job, State
-from generator.views.gallery import make_live_token
 from tests.factories import make_image
 from tests.test_studio import HX, card_codes, form_data, studio_url
 

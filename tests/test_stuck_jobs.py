@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from generator.follower import STUCK_AFTER
 from generator.models import Job, State
-from generator.tasks import STUCK_AFTER, follow_once
+from generator.tasks import follow_once
 from tests.factories import make_generation, make_job
 from tests.instants import SOME, Instant, at
 

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generator import tasks, trash
+from generator.cursors import make_live_token
 from generator.models import (
     AuditAction,
     AuditEntry,
@@ -23,7 +24,6 @@ from generator.models import (
     Job,
     ShareLink,
 )
-from generator.views.gallery import make_live_token
 from tests.factories import make_image
 from tests.test_s3_storage import (  # noqa: F401 (fixtures)
     bucket_keys,

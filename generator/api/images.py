@@ -8,12 +8,12 @@ from django.http import Http404
 from ninja import Router
 from ninja.responses import Status
 
+from ..cursors import make_cursor, read_cursor
 from ..forms import GalleryFilters
 from ..models import BUTTONS, Job, Role, Scope, State
 from ..starters import start_button
 from ..trash import CHANGED_MEANWHILE, STILL_PENDING, move_to_trash
 from ..views.files import original_response
-from ..views.gallery import make_cursor, read_cursor
 from .generations import JOB_FIELDS, start_refusals
 from .problems import Problem
 from .schemas import ImageOut, ImagePage, image_out

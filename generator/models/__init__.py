@@ -24,20 +24,16 @@ from .teams import (
 )
 from .generations import MODEL_FOR_MODE, Generation, Mode, Resolution, Scale
 from .failures import Failure
+from .states import FOLLOWED_STATES, PENDING_STATES, SETTLED_UNWELL, State
+from .job_queries import JobQuerySet, kept
 from .jobs import (
     BUTTONS,
     FILE_FIELDS,
-    FOLLOWED_STATES,
-    PENDING_STATES,
     SCALE_ASPECTS,
-    SETTLED_UNWELL,
     CardRemoval,
     Favourite,
     Job,
-    JobQuerySet,
     PollerLease,
-    State,
-    kept,
 )
 from .audit import AppendOnly, AuditAction, AuditEntry, AuditQuerySet
 from .history import PromptHistory

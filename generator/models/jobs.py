@@ -1,4 +1,5 @@
-"""Akool jobs: their states, the gallery's queries, stars, and the follower's lease."""
+"""Akool jobs (states in states.py, queries in job_queries.py), stars, the gallery's removal
+tombstones, and the follower's lease."""
 
 import contextlib
 import uuid
@@ -12,28 +13,10 @@ from django.utils import timezone
 from ..akool.results import STATUS_COMPLETED, STATUS_FAILED, STATUS_PROCESSING
 from .failures import Failure, describe, retryable
 from .generations import Generation, Scale
+from .job_queries import JobQuerySet
+from .states import FOLLOWED_STATES, PENDING_STATES, SETTLED, SETTLED_UNWELL, State
 from .teams import Team
 
-
-class State(models.TextChoices):
-    DRAFT = "draft", "Waiting to be sent"
-    SUBMITTING = "submitting", "Sending"
-    QUEUED = "queued", "Queued"
-    PROCESSING = "processing", "Processing"
-    STORING = "storing", "Storing"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    UNKNOWN = "unknown", "Outcome unknown"
-    EXPIRED = "expired", "Expired"
-
-
-PENDING_STATES = (State.DRAFT, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.STORING)
-# Finished without an image: a card that can be retried or dismissed.
-SETTLED_UNWELL = (State.FAILED, State.UNKNOWN, State.EXPIRED)
-# Every end state: a job here is finished, well or not.
-SETTLED = (State.DONE, *SETTLED_UNWELL)
-# States whose job exists at Akool and is followed by polling.
-FOLLOWED_STATES = (State.QUEUED, State.PROCESSING)
 # The file fields a job's files live in, for deleting them all with the job.
 FILE_FIELDS = ("original", "thumbnail", "thumbnail_2x", "preview")
 # Width / height of each fixed ratio Akool offers ("Original" keeps the source's shape).
@@ -43,100 +26,6 @@ SCALE_ASPECTS = {
     if ":" in scale
 }
 BUTTONS = ("U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4")
-
-
-# The redundant leading range (created_at <= / >=) lets the (team, -created_at, -id) index seek
-# straight to the cursor; with the OR alone SQLite walks the index from the newest image, so a
-# page deep in a large gallery cost several times the first (tests/benchmarks/gallery.py).
-def _older_than(created_at, pk):
-    return Q(created_at__lte=created_at) & (
-        Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
-    )
-
-
-def _newer_than(created_at, pk):
-    return Q(created_at__gte=created_at) & (
-        Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
-    )
-
-
-def kept(prefix=""):
-    """The one rule for "not in the trash", as a condition on a path to Job (`prefix`, e.g.
-    "entries__job__"), for the places that count through a relation. Every listing of a
-    team's images (gallery, search, boards, share links, ZIPs, the live poller) applies it,
-    through `JobQuerySet.kept()` where it queries jobs directly."""
-    return Q(**{f"{prefix}trashed_at__isnull": True})
-
-
-class JobQuerySet(models.QuerySet):
-    def kept(self):
-        """Jobs not in the trash (see `kept`)."""
-        return self.filter(kept())
-
-    def in_trash(self):
-        return self.exclude(kept())
-
-    def stored(self):
-        """Jobs with files in storage (the trash's included, until purged)."""
-        return self.exclude(original="")
-
-    def gallery(self, team, user):
-        """Every job a gallery may show, with what a card needs in the same query."""
-        return (
-            self.kept()
-            .filter(team=team, dismissed=False)
-            .select_related("generation", "author")
-            .annotate(
-                starred=models.Exists(
-                    Favourite.objects.filter(user=user, job=models.OuterRef("pk"))
-                )
-            )
-        )
-
-    def keyset_page(self, cursor=None, size=24):
-        """One page, newest first, after `cursor` (a (created_at, id) pair), and whether
-        another page follows.
-
-        Keyset, never OFFSET: the (team, -created_at, -id) index finds the page's start
-        directly, so page 40 costs what page 1 costs, and images arriving meanwhile never shift
-        a page."""
-        jobs = self.filter(_older_than(*cursor)) if cursor else self
-        rows = list(jobs.order_by("-created_at", "-id")[: size + 1])
-        return rows[:size], len(rows) > size
-
-    def neighbours(self, job):
-        """The codes of the images before (newer) and after (older) `job` in this set."""
-        newer = (
-            self.filter(_newer_than(job.created_at, job.pk))
-            .order_by("created_at", "id")
-            .values_list("code", flat=True)
-            .first()
-        )
-        older = (
-            self.filter(_older_than(job.created_at, job.pk))
-            .order_by("-created_at", "-id")
-            .values_list("code", flat=True)
-            .first()
-        )
-        return newer, older
-
-    def due_for_poll(self, now=None):
-        """Jobs to ask Akool about: those in flight, and finished ones whose buttons a
-        webhook could not tell (webhooks carry none)."""
-        now = now or timezone.now()
-        return self.filter(
-            Q(state__in=FOLLOWED_STATES) | Q(state=State.DONE, buttons__isnull=True),
-            next_poll_at__lte=now,
-        )
-
-    def due_for_submit(self, now=None):
-        now = now or timezone.now()
-        return self.filter(state=State.DRAFT, next_poll_at__lte=now)
-
-    def lease_expired(self, now=None):
-        """Steps a worker claimed and never finished (it crashed or was killed)."""
-        now = now or timezone.now()
-        return self.filter(state__in=(State.SUBMITTING, State.STORING), lease_until__lt=now)
 
 
 class Job(models.Model):

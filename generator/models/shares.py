@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .boards import Board
-from .jobs import Job, State
+from .jobs import Job
+from .states import State
 from .teams import Team
 
 

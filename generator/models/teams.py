@@ -262,7 +262,8 @@ class Team(models.Model):
     def storage_used(self):
         """{"images", "bytes", "trash_images", "trash_bytes"}: the team's stored images and
         their files' real sizes, and the part of both waiting in the trash."""
-        from .jobs import Job, kept
+        from .job_queries import kept
+        from .jobs import Job
 
         stored = Job.objects.stored().filter(team=self)
         totals = stored.aggregate(

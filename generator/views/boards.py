@@ -14,7 +14,8 @@ from .. import audit
 from ..access import team_access, team_context
 from ..models import Board, JobTag, Role, State, Tag, clean_tag_name, kept
 from .bulk import parse_codes
-from .gallery import detail_context, team_job
+from .gallery import team_job
+from .images import detail_context
 
 
 class BoardForm(forms.ModelForm):

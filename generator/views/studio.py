@@ -30,7 +30,8 @@ from ..models import (
 from ..pricing import ESTIMATE_NOTE, estimate_credits
 from ..starters import start_generation
 from .boards import gallery_boards
-from .gallery import can_use_as_source, gallery_context, new_cards_response
+from .gallery import gallery_context, new_cards_response
+from .images import can_use_as_source
 from .shares import share_form_for
 
 # After a generation starts the form keeps everything but an upload (a file input cannot be

@@ -66,8 +66,8 @@ def pages():
     from django.urls import reverse
     from django.utils import timezone
 
+    from generator.cursors import LIVE_OVERLAP, make_cursor, make_live_token
     from generator.models import Job, State, Team
-    from generator.views.gallery import LIVE_OVERLAP, make_cursor, make_live_token
 
     team = Team.objects.get(name="Seed team 1")
     done = Job.objects.filter(team=team, dismissed=False).order_by("-created_at", "-id")
