@@ -45,13 +45,12 @@ class JobQuerySet(models.QuerySet):
 
     def gallery(self, team, user):
         """Every job a gallery may show, with what a card needs in the same query."""
-        return (
-            self.kept()
-            .filter(team=team, dismissed=False)
-            .select_related("generation", "author")
-            .annotate(
-                starred=models.Exists(self._stars().filter(user=user, job=models.OuterRef("pk")))
-            )
+        return self.kept().filter(team=team, dismissed=False).for_cards(user)
+
+    def for_cards(self, user):
+        """What a card shows besides the job's row: its generation, author and `user`'s star."""
+        return self.select_related("generation", "author").annotate(
+            starred=models.Exists(self._stars().filter(user=user, job=models.OuterRef("pk")))
         )
 
     def _stars(self):

@@ -5,7 +5,6 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -15,7 +14,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from ..access import team_access, team_context
 from ..cursors import LIVE_OVERLAP, make_live_token, read_live_token
 from ..forms import GalleryFilters
-from ..models import CardRemoval, Favourite, Job
+from ..models import CardRemoval, Job
 from .gallery import PAGE_SIZE, POLL_SECONDS
 
 # A poll names the pending cards it shows; more than a few pages of them is not a real page.
@@ -55,13 +54,7 @@ def poll(request, team_code):
         # Found by code alone (its unique index), the team checked here: with the team in the
         # WHERE clause, SQLite without ANALYZE statistics walks the team's whole gallery index
         # instead (tests/benchmarks/gallery.py measures it). Another team's job is "gone".
-        found = (
-            Job.objects.filter(code__in=known)
-            .select_related("generation", "author")
-            .annotate(
-                starred=Exists(Favourite.objects.filter(user=request.user, job=OuterRef("pk")))
-            )
-        )
+        found = Job.objects.filter(code__in=known).for_cards(request.user)
         jobs = {
             job.code: job
             for job in found
