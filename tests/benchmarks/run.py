@@ -9,10 +9,10 @@ noisy machine.
     make bench ARGS=--quick        # small sizes, ~3 min
     make bench ARGS="gallery pageweight"
 
-Names: store, memory, pipeline, pipeline-webhook, arrivals, gallery, gallery-statistics,
-pageweight, zip, onscreen, and, when DATABASE_URL and REDIS_URL are both set, pipeline-pg and
-pipeline-pg-webhook (the same runs on PostgreSQL with Redis as broker and cache, in a fresh
-database that is dropped afterwards).
+Names: store, memory, pipeline, pipeline-webhook, arrivals, capacity, gallery,
+gallery-statistics, pageweight, zip, onscreen, and, when DATABASE_URL and REDIS_URL are both
+set, pipeline-pg, pipeline-pg-webhook and capacity-pg (the same runs on PostgreSQL with Redis
+as broker and cache, in a fresh database that is dropped afterwards).
 Each benchmark runs in a process of its own (each configures Django for its own database).
 """
 
@@ -46,6 +46,13 @@ BENCHMARKS = {
         "pipeline.py",
         ["--webhook", "--per-minute", "100"],
         ["--webhook", "--generations", "10", "--seconds", "5", "--per-minute", "20"],
+    ),
+    # The sustained rate stored with completion -> stored p95 within 5 s (a sweep of arrivals).
+    "capacity": ("capacity.py", [], ["--rates", "60,240", "--minutes", "0.5"]),
+    "capacity-pg": (
+        "capacity.py",
+        ["--backend", "pg"],
+        ["--backend", "pg", "--rates", "60,240", "--minutes", "0.5"],
     ),
     "pipeline-pg": (
         "pipeline.py",
