@@ -8,8 +8,10 @@ import time
 
 import pytest
 from django.contrib.sessions.models import Session
+from django.utils import timezone
 
-from generator.models import Favourite, Generation, State
+from generator.middleware import HTMX_NOT_FOUND_MESSAGE
+from generator.models import Favourite, Generation, Job, State
 from tests import test_browser_studio as studio_tests
 from tests.factories import PASSWORD, make_generation, make_job
 from tests.test_browser_studio import PROMPTS, assert_clean, expect, studio
@@ -267,9 +269,12 @@ def test_an_expired_session_on_generate_and_on_a_star_leads_to_login_and_back(
 # --- a failed request --------------------------------------------------------------------------
 
 
+# In DEBUG too: django-htmx's debug script would put the error answer in place of the page.
+@pytest.mark.parametrize("debug", [False, True])
 def test_a_failed_request_says_so_in_place_and_the_page_stays(
-    open_as, sandbox_team, member, gallery
+    open_as, settings, sandbox_team, member, gallery, debug
 ):
+    settings.DEBUG = debug
     page = open_as(member, viewport={"width": 1280, "height": 900})
     page.goto(studio(sandbox_team))
     page.evaluate("window.__sameDocument = true")
@@ -296,6 +301,13 @@ def test_a_failed_request_says_so_in_place_and_the_page_stays(
     page.locator(f"#job-{gallery[-2].code}").get_by_role("button", name="Favourite").click()
     expect(toast).to_contain_text("error 500")
     expect(toast).not_to_contain_text("Traceback")
+    toast.get_by_role("button", name="Dismiss").click()
+
+    # The server's own answer: an image moved to the trash since the page was drawn.
+    Job.objects.filter(pk=gallery[-3].pk).update(trashed_at=timezone.now())
+    page.locator(f"#job-{gallery[-3].code} a.tile").click()
+    expect(toast).to_have_text(f"{HTMX_NOT_FOUND_MESSAGE}Dismiss")
+    expect(page.locator("#lightbox")).to_be_hidden()
     expect(page.locator("#gallery-grid .job-card")).to_have_count(8)
     assert page.evaluate("window.__sameDocument") is True
     assert_clean(page)
