@@ -6,10 +6,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from generator import audit
-from generator.models import AuditAction, Generation, Invitation, Job, State
+from generator.api_tokens import issue_token
+from generator.models import AuditAction, Board, Generation, Invitation, Job, State, TokenKind
+from generator.trash import move_to_trash
 from tests.test_browser_studio import (
     SHOTS,
     assert_clean,
@@ -143,6 +146,15 @@ def main_pages(team, job):
         "teams": "/teams/",
         "team-settings": f"/t/{team.code}/settings/",
         "password-change": "/password/change/",
+        "account": "/account/",
+        "my-data": "/account/data/",
+        "account-tokens": "/account/tokens/",
+        "boards": f"/t/{team.code}/boards/",
+        "trash": f"/t/{team.code}/trash/",
+        "presets": f"/t/{team.code}/presets/",
+        "team-tokens": f"/t/{team.code}/tokens/",
+        "notifications": f"/t/{team.code}/notifications/",
+        "share-links": f"/t/{team.code}/shares/",
     }, {
         "invite": f"/invite/{invitation.code}/",
         "login": "/login/",
@@ -158,8 +170,28 @@ def test_no_page_scrolls_sideways_on_a_phone(
     sandbox_team,  # noqa: F811
     owner,
     shapes,
+    settings,
 ):
+    settings.ALLOW_SIGNUP = True  # else the sign-up address is the 404 page
     audit.record(owner, sandbox_team, AuditAction.BUDGET_CHANGED, target="monthly budget")
+    # Rows on the pages that list things: a board, an image in the trash, a token of each kind.
+    board = Board.objects.create(team=sandbox_team, name="Harbour picks", created_by=owner)
+    board.add_jobs([shapes["wide"]], owner)
+    with transaction.atomic():
+        move_to_trash(
+            owner,
+            sandbox_team,
+            [Job.objects.select_related("generation", "author").get(pk=shapes["tall"].pk)],
+        )
+    for kind, user in ((TokenKind.PERSONAL, owner), (TokenKind.SERVICE, None)):
+        issue_token(
+            owner,
+            team=sandbox_team,
+            kind=kind,
+            user=user,
+            name=f"A {kind} token for the nightly export",
+            role="" if user else "member",
+        )
     signed_in, anonymous = main_pages(sandbox_team, shapes["wide"])
     SHOTS.mkdir(parents=True, exist_ok=True)
     wide = {}
