@@ -60,3 +60,31 @@ def test_the_usage_page_shows_the_chart_with_bars(open_as, sandbox_team, owner, 
     page.screenshot(path=SHOTS / "usage-desktop.png", full_page=True)
     assert axe_problems(page) == []
     assert_clean(page)
+
+
+def test_on_a_phone_the_tables_show_every_column_and_the_chart_reads(
+    open_as, sandbox_team, owner, member
+):
+    start, _ = sandbox_team.month_window()
+    make_charged_job(sandbox_team, owner, start + timedelta(days=2, hours=9), 3)
+    make_charged_job(sandbox_team, member, start + timedelta(days=6, hours=9), 2, mode=Mode.IMAGE)
+    page = open_as(owner, viewport={"width": 390, "height": 844})
+    page.goto(f"/t/{sandbox_team.code}/usage/")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / "usage-phone.png", full_page=True)
+    tables = page.locator("table.usage-table")
+    expect(tables.first).to_be_visible()
+    assert tables.count() >= 3
+    for table in tables.all():
+        # The last column is on screen without scrolling the table or the page.
+        wrap = table.locator("xpath=..")
+        scroll, client = wrap.evaluate("el => [el.scrollWidth, el.clientWidth]")
+        assert scroll <= client, table.get_attribute("data-section")
+        last = table.locator("thead th").last.bounding_box()
+        assert last["x"] + last["width"] <= 390, table.get_attribute("data-section")
+    # The chart's labels are drawn at a size a person can read, not scaled down with it.
+    heights = page.locator("svg.usage-chart text").evaluate_all(
+        "els => els.map(el => el.getBoundingClientRect().height)"
+    )
+    assert heights and min(heights) >= 10, heights
+    assert_clean(page)
