@@ -2,6 +2,7 @@
 their real shape, batches with the prompt once, 2x thumbnails on dense screens, no page wider
 than a phone, one header on every page, and screenshots in light and dark."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -308,3 +309,76 @@ def test_screenshots_and_accessibility_of_the_new_layout(
                 problems[f"studio {device}"] = axe_problems(page)
         assert_clean(page)
     assert {where: found for where, found in problems.items() if found} == {}
+
+
+# The colour an element shows: its own background, else the first painted one behind it.
+PAINT = """(el, property) => {
+  const style = getComputedStyle(el);
+  if (property !== "background-color") {
+    return style.getPropertyValue(property);
+  }
+  for (let at = el; at; at = at.parentElement) {
+    const colour = getComputedStyle(at).backgroundColor;
+    if (colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent") {
+      return colour;
+    }
+  }
+  return "rgb(0, 0, 0)";
+}"""
+
+
+def contrast(first, second):
+    """WCAG contrast ratio of two computed `rgb(r, g, b)` colours."""
+
+    def luminance(colour):
+        channels = [int(part) / 255 for part in re.findall(r"\d+", colour)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_selected_states_are_clearly_visible_in_dark_mode(
+    open_as,  # noqa: F811
+    sandbox_team,  # noqa: F811
+    member,
+    shapes,
+):
+    page = open_as(member, viewport=DESKTOP, color_scheme="dark")
+    page.goto(studio(sandbox_team))
+
+    def paint(locator, prop="background-color"):
+        return locator.evaluate(PAINT, prop)
+
+    # WCAG's 3:1 for what tells a control's state: the chosen segment against the others.
+    for name, other in (("4K", "1080p"), ("Text to image", "Image to image")):
+        chosen = page.locator("label", has=page.get_by_role("radio", name=name, exact=True))
+        unchosen = page.locator("label", has=page.get_by_role("radio", name=other, exact=True))
+        expect(chosen.locator("input")).to_be_checked()
+        assert contrast(paint(chosen), paint(unchosen)) >= 3, name
+        assert contrast(paint(chosen), paint(chosen, "color")) >= 4.5, name
+
+    # A ticked filter and a narrowing select show an accent edge an unticked one lacks.
+    favourites = page.locator("label.filter-check")
+    before = paint(favourites, "border-top-color")
+    favourites.get_by_role("checkbox").check()
+    expect(page.locator("#gallery-grid article.job-card")).to_have_count(0)
+    after = paint(favourites, "border-top-color")
+    assert contrast(after, paint(favourites)) >= 3
+    assert contrast(after, before) >= 2
+    status = page.get_by_label("Status")
+    idle = paint(status, "border-top-color")
+    status.select_option("done")
+    expect(page).to_have_url(re.compile(r"status=done"))
+    assert contrast(paint(status, "border-top-color"), idle) >= 2
+
+    # A starred image's star against an unstarred one.
+    favourites.get_by_role("checkbox").uncheck()
+    star = page.locator(f"#job-{shapes['wide'].code}").get_by_role("button", name="Favourite")
+    other = page.locator(f"#job-{shapes['tall'].code}").get_by_role("button", name="Favourite")
+    star.click()
+    expect(star).to_have_attribute("aria-pressed", "true")
+    assert contrast(paint(star, "color"), paint(star)) >= 3
+    assert paint(star, "color") != paint(other, "color")
+    assert_clean(page)
