@@ -195,6 +195,22 @@ def test_u_then_1_upscales_the_open_image(desk, gallery):
     assert_clean(desk)
 
 
+def test_v_then_2_varies_the_open_image(desk, gallery):
+    desk.keyboard.press("j")
+    desk.keyboard.press("Enter")
+    dialog = desk.locator("#lightbox")
+    expect(dialog.locator("#detail-title")).to_have_text(NEWEST_FIRST[0])
+    with desk.expect_response(lambda r: r.url.endswith("/button/")):
+        desk.keyboard.press("v")
+        desk.keyboard.press("2")
+    expect(dialog.get_by_text("Variation 2 started")).to_be_visible()
+    expect(dialog.locator("button[value='V2']")).to_be_disabled()
+    child = Job.objects.get(parent=gallery[-1])
+    assert child.button == "V2"
+    expect(card(desk, child)).to_be_attached()
+    assert_clean(desk)
+
+
 def test_r_puts_the_images_prompt_and_settings_in_the_form(desk, gallery):
     prompt = desk.get_by_label("Prompt", exact=True)
     desk.keyboard.press("j")
