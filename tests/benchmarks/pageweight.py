@@ -1,9 +1,9 @@
 """Page weight: a gallery of 48 finished 4K images in headless Chromium.
 
-    .venv/bin/python tests/benchmarks/pageweight.py [--images 48]
+    .venv/bin/python tests/benchmarks/pageweight.py [--images 48] [--scale 2]
 
 1. A temporary database gets one team with 48 done 4K images. Their files are real (with the
-   2x thumbnail, which a screen at device pixel ratio 1 must not fetch): a few
+   2x thumbnail, which a screen at device pixel ratio 1 must not fetch and one at 2 must): a few
    3840x2160 pictures with photo-like texture (so they weigh what photos weigh) are stored and
    derived by generator.lib.imaging.derive(), exactly as the worker would; the 48 jobs share those
    files but each has its own URLs, so the browser fetches every one of them.
@@ -56,6 +56,12 @@ LCP_JS = """() => new Promise(resolve => {
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--images", type=int, default=48)
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1,
+        help="device pixel ratio (2: a dense screen, 2x thumbnails)",
+    )
     p.add_argument("--json", help="also write the result to this file (used by run.py)")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return p.parse_args(list(argv))
@@ -148,7 +154,7 @@ def seed(count, tmp):
     return team, sum(f[4] for f in (files[n % VARIANTS] for n in range(count))), files
 
 
-def browse(server, team, count):
+def browse(server, team, count, scale=1):
     from playwright.sync_api import sync_playwright
 
     client = Browserless(server.url)
@@ -159,7 +165,9 @@ def browse(server, team, count):
             executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-quic"]
         )
         try:
-            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            context = browser.new_context(
+                viewport={"width": 1440, "height": 900}, device_scale_factor=scale
+            )
             context.add_cookies(
                 [
                     {"name": k, "value": v, "url": server.url}
@@ -220,13 +228,14 @@ def run(argv=()):
         setup_django()
         team, originals, files = seed(opts.images, tmp)
         with Gunicorn(env, tmp / "bench-static", tmp / "gunicorn.log") as server:
-            seen = browse(server, team, opts.images)
+            seen = browse(server, team, opts.images, opts.scale)
     finally:
         if not opts.keep:
             shutil.rmtree(tmp, ignore_errors=True)
     total = sum(size for _, size, _ in seen["sizes"])
     images = sum(size for kind, size, _ in seen["sizes"] if kind == "image")
-    thumbs = [size for kind, size, url in seen["sizes"] if kind == "image" and "/thumb/" in url]
+    thumbs = [size for kind, size, url in seen["sizes"] if kind == "image" and "/thumb" in url]
+    dense = sum(1 for kind, _, url in seen["sizes"] if kind == "image" and "/thumb2x/" in url)
     lcp = seen["lcp"] or {}
     figures = [
         figure(
@@ -243,7 +252,9 @@ def run(argv=()):
             note=f"limit = bytes of the {opts.images} originals ({originals / 2**20:.1f} MiB); "
             f"ratio {total / originals:.4f}",
         ),
-        figure("  of which images", images, "B", note=f"{len(thumbs)} thumbnails"),
+        figure(
+            "  of which images", images, "B", note=f"{len(thumbs)} thumbnails, {dense} of them 2x"
+        ),
         figure(
             "  mean thumbnail",
             round(sum(thumbs) / len(thumbs)) if thumbs else None,
@@ -261,7 +272,7 @@ def run(argv=()):
     ]
     return {
         "name": "pageweight",
-        "params": {"images": opts.images, "viewport": "1440x900"},
+        "params": {"images": opts.images, "viewport": "1440x900", "scale": opts.scale},
         "figures": figures,
         "notes": [
             "bytes = encoded body + headers of every response, from Playwright request.sizes()"

@@ -10,9 +10,9 @@ noisy machine.
     make bench ARGS="gallery pageweight"
 
 Names: store, memory, pipeline, pipeline-webhook, arrivals, capacity, gallery,
-gallery-statistics, pageweight, zip, onscreen, and, when DATABASE_URL and REDIS_URL are both
-set, pipeline-pg, pipeline-pg-webhook and capacity-pg (the same runs on PostgreSQL with Redis
-as broker and cache, in a fresh database that is dropped afterwards).
+gallery-statistics, pageweight, pageweight-2x, zip, onscreen, and, when DATABASE_URL and
+REDIS_URL are both set, pipeline-pg, pipeline-pg-webhook and capacity-pg (the same runs on
+PostgreSQL with Redis as broker and cache, in a fresh database that is dropped afterwards).
 Each benchmark runs in a process of its own (each configures Django for its own database).
 """
 
@@ -71,6 +71,8 @@ BENCHMARKS = {
         ["--statistics", "--images", "30000", "--requests", "10"],
     ),
     "pageweight": ("pageweight.py", [], []),
+    # The same gallery on a dense screen (device pixel ratio 2), which fetches the 2x thumbnails.
+    "pageweight-2x": ("pageweight.py", ["--scale", "2"], ["--scale", "2"]),
     "zip": ("zip.py", [], ["--images", "50", "--megabytes", "1"]),
     "onscreen": ("onscreen.py", [], ["--generations", "4"]),
 }
