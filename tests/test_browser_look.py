@@ -275,6 +275,7 @@ def test_the_prompt_stays_after_generate_and_clear_empties_it(
     with page.expect_response(lambda r: r.url.endswith("/generate/")):
         prompt.press("Control+Enter")
     generation = Generation.objects.get()
+    assert generation.resolution == "1080p"  # the team's default, not Akool's 4K
     section = page.locator(f"#batch-{generation.code}")
     expect(section.locator("article.job-card")).to_have_count(1)
     expect(section.locator(".batch-prompt")).to_have_text("A red kite over the dunes")
@@ -282,6 +283,11 @@ def test_the_prompt_stays_after_generate_and_clear_empties_it(
     page.get_by_role("button", name="Clear the prompt").click()
     expect(page.get_by_label("Prompt", exact=True)).to_have_value("")
     expect(page.get_by_label("Prompt", exact=True)).to_be_focused()
+    # Cmd+Enter (a Mac's Ctrl+Enter) generates too.
+    prompt.fill("A blue kite over the dunes")
+    with page.expect_response(lambda r: r.url.endswith("/generate/")):
+        prompt.press("Meta+Enter")
+    assert Generation.objects.filter(prompt="A blue kite over the dunes").exists()
     assert_clean(page)
 
 
