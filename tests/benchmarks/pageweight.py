@@ -271,7 +271,7 @@ def run(argv=()):
         ),
     ]
     return {
-        "name": "pageweight",
+        "name": "pageweight" if opts.scale == 1 else f"pageweight-{opts.scale:g}x",
         "params": {"images": opts.images, "viewport": "1440x900", "scale": opts.scale},
         "figures": figures,
         "notes": [
