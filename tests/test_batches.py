@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from generator import tasks, trash
 from generator.batches import group
-from generator.lib.imaging import THUMB_2X_SIZE, THUMB_SIZE, derive
+from generator.lib.imaging import THUMB_DENSE_SIZE, THUMB_SIZE, derive
 from generator.models import Job, State
 from tests.factories import image_bytes, make_image
 from tests.test_imaging import png, size_of
@@ -155,7 +155,10 @@ def test_new_cards_arrive_grouped_at_the_top(member_client, sandbox_team):
 
 def test_derive_makes_a_2x_thumbnail_only_when_the_image_is_larger_than_the_1x():
     derived = derive(png(3840, 2160))
-    assert size_of(derived.thumbnail_2x) == ("WEBP", (THUMB_2X_SIZE, 450))
+    assert size_of(derived.thumbnail_2x) == (
+        "WEBP",
+        (THUMB_DENSE_SIZE, round(THUMB_DENSE_SIZE * 9 / 16)),
+    )
     assert derive(png(THUMB_SIZE, 300)).thumbnail_2x is None
 
 
@@ -176,7 +179,10 @@ def test_the_store_step_keeps_the_2x_beside_the_others(sandbox_team, member, mon
     assert job.state == State.DONE
     assert job.thumbnail_2x.name.endswith("-2x.webp")
     assert job.thumbnail_2x.name != job.thumbnail.name
-    assert size_of(job.thumbnail_2x.read()) == ("WEBP", (THUMB_2X_SIZE, 450))
+    assert size_of(job.thumbnail_2x.read()) == (
+        "WEBP",
+        (THUMB_DENSE_SIZE, round(THUMB_DENSE_SIZE * 9 / 16)),
+    )
 
 
 def with_2x(job):
@@ -201,7 +207,7 @@ def test_the_2x_is_served_to_members_and_used_in_srcset(
     )
     html = member_client.get(studio_url(sandbox_team)).content.decode()
     detail = image_url("image_detail", sandbox_team, job)
-    assert f'srcset="{detail}thumb/ 1x, {detail}thumb2x/ 2x"' in html
+    assert f'srcset="{detail}thumb/ 1x, {detail}thumb2x/ 1.5x"' in html
     assert html.count("srcset=") == 1
 
 

@@ -23,8 +23,12 @@ ALLOWED_FORMATS = set(FORMATS)
 # asked for and could be a decompression bomb.
 MAX_PIXELS = 64_000_000
 THUMB_SIZE = 400
-# The thumbnail for high-density screens (srcset 2x).
-THUMB_2X_SIZE = 2 * THUMB_SIZE
+# The thumbnail for high-density screens: 1.5x the 1x's size at a lower WebP quality. On a
+# dense screen the extra pixels hide the stronger compression, and a gallery page served in it
+# weighs about what the 1x page does instead of four times as much (tests/benchmarks/pageweight.py
+# --scale 2). The card's srcset names it by this density.
+THUMB_DENSE_SIZE = 3 * THUMB_SIZE // 2
+DENSE_WEBP_QUALITY = 50
 PREVIEW_SIZE = 1440
 
 
@@ -87,8 +91,8 @@ WEBP_EFFORT = 1
 WEBP_QUALITY = 80
 
 
-def _webp(image):
-    return image.webpsave_buffer(Q=WEBP_QUALITY, effort=WEBP_EFFORT, strip=True)
+def _webp(image, quality=WEBP_QUALITY):
+    return image.webpsave_buffer(Q=quality, effort=WEBP_EFFORT, strip=True)
 
 
 def _source(fileobj):
@@ -161,8 +165,8 @@ def derive(fileobj) -> Derived:
         _rewind(fileobj)
     thumbnail_2x = None
     if max(width, height) > THUMB_SIZE:
-        larger = _resized(previewed, _fit((width, height), THUMB_2X_SIZE))
-        thumbnail_2x = _webp(larger)
+        larger = _resized(previewed, _fit((width, height), THUMB_DENSE_SIZE))
+        thumbnail_2x = _webp(larger, DENSE_WEBP_QUALITY)
     else:
         larger = previewed
     thumb = _resized(larger, _fit((width, height), THUMB_SIZE))
