@@ -253,7 +253,10 @@ def run(argv=()):
             f"ratio {total / originals:.4f}",
         ),
         figure(
-            "  of which images", images, "B", note=f"{len(thumbs)} thumbnails, {dense} of them 2x"
+            "  of which images",
+            images,
+            "B",
+            note=f"{len(thumbs)} thumbnails, {dense} of them the dense-screen one",
         ),
         figure(
             "  mean thumbnail",

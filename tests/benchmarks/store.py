@@ -54,10 +54,11 @@ def parse(argv):
 
 def round1(fileobj):
     """derive() before this round, for reference: BICUBIC from the full frame (reducing_gap 2),
-    WebP method 2 for the preview, 4 for the thumbnails, 2x thumbnail from the preview."""
+    WebP method 2 for the preview, 4 for the thumbnails, a 2x thumbnail (twice the 1x, quality
+    80) from the preview."""
     from PIL import Image
 
-    from generator.lib.imaging import PREVIEW_SIZE, THUMB_2X_SIZE, THUMB_SIZE, _fit, sha256_of
+    from generator.lib.imaging import PREVIEW_SIZE, THUMB_SIZE, _fit, sha256_of
 
     def webp(image, long_side, method):
         small = image.resize(
@@ -76,7 +77,7 @@ def round1(fileobj):
         image = image if image.mode in ("RGB", "RGBA") else image.convert("RGB")
         preview, previewed = webp(image, PREVIEW_SIZE, 2)
         thumb, _ = webp(image, THUMB_SIZE, 4)
-    thumb_2x, _ = webp(previewed, THUMB_2X_SIZE, 4)
+    thumb_2x, _ = webp(previewed, 2 * THUMB_SIZE, 4)
     return {"thumbnail": thumb, "thumbnail_2x": thumb_2x, "preview": preview}
 
 
@@ -85,14 +86,22 @@ def pillow_tuned(fileobj):
     1), BILINEAR for the preview, the thumbnails chained from the preview, WebP method 1."""
     from PIL import Image
 
-    from generator.lib.imaging import PREVIEW_SIZE, THUMB_2X_SIZE, THUMB_SIZE, _fit, sha256_of
+    from generator.lib.imaging import (
+        DENSE_WEBP_QUALITY,
+        PREVIEW_SIZE,
+        THUMB_DENSE_SIZE,
+        THUMB_SIZE,
+        WEBP_QUALITY,
+        _fit,
+        sha256_of,
+    )
 
     def shrink(image, size, resample):
         return image.resize(size, resample, reducing_gap=1.0) if size != image.size else image
 
-    def webp(image):
+    def webp(image, quality=WEBP_QUALITY):
         out = io.BytesIO()
-        image.save(out, "WEBP", quality=80, method=1)
+        image.save(out, "WEBP", quality=quality, method=1)
         return out.getvalue()
 
     sha256_of(fileobj)
@@ -103,9 +112,13 @@ def pillow_tuned(fileobj):
         image.load()
         image = image if image.mode in ("RGB", "RGBA") else image.convert("RGB")
         previewed = shrink(image, _fit(size, PREVIEW_SIZE), Image.Resampling.BILINEAR)
-    larger = shrink(previewed, _fit(size, THUMB_2X_SIZE), Image.Resampling.BICUBIC)
+    larger = shrink(previewed, _fit(size, THUMB_DENSE_SIZE), Image.Resampling.BICUBIC)
     thumb = shrink(larger, _fit(size, THUMB_SIZE), Image.Resampling.BICUBIC)
-    return {"thumbnail": webp(thumb), "thumbnail_2x": webp(larger), "preview": webp(previewed)}
+    return {
+        "thumbnail": webp(thumb),
+        "thumbnail_2x": webp(larger, DENSE_WEBP_QUALITY),
+        "preview": webp(previewed),
+    }
 
 
 def current(fileobj):
@@ -116,11 +129,13 @@ def current(fileobj):
 
 
 def lazy(fileobj):
-    """derive()'s libvips path without the preview: decode straight into the 2x thumbnail."""
+    """derive()'s libvips path without the preview: decode straight into the dense-screen
+    thumbnail."""
     import pyvips
 
     from generator.lib.imaging import (
-        THUMB_2X_SIZE,
+        DENSE_WEBP_QUALITY,
+        THUMB_DENSE_SIZE,
         THUMB_SIZE,
         _fit,
         _resized,
@@ -133,12 +148,12 @@ def lazy(fileobj):
     _rewind(fileobj)
     source = pyvips.Source.new_from_descriptor(fileobj.fileno())
     larger = pyvips.Image.thumbnail_source(
-        source, THUMB_2X_SIZE, height=THUMB_2X_SIZE, size="down"
+        source, THUMB_DENSE_SIZE, height=THUMB_DENSE_SIZE, size="down"
     ).copy_memory()
     _rewind(fileobj)  # libvips read the descriptor behind Python's buffer
     size = (larger.width, larger.height)
     thumb = _resized(larger, _fit(size, THUMB_SIZE))
-    return {"thumbnail": _webp(thumb), "thumbnail_2x": _webp(larger)}
+    return {"thumbnail": _webp(thumb), "thumbnail_2x": _webp(larger, DENSE_WEBP_QUALITY)}
 
 
 def first_view_preview(storage, name):
@@ -354,14 +369,14 @@ def truth(path):
     """The renditions' reference: LANCZOS from the full frame in one pass, kept lossless."""
     from PIL import Image
 
-    from generator.lib.imaging import PREVIEW_SIZE, THUMB_2X_SIZE, THUMB_SIZE, _fit
+    from generator.lib.imaging import PREVIEW_SIZE, THUMB_DENSE_SIZE, THUMB_SIZE, _fit
 
     reference = {}
     with Image.open(path) as image:
         image = image.convert("RGB")
         for kind, long_side in (
             ("thumbnail", THUMB_SIZE),
-            ("thumbnail_2x", THUMB_2X_SIZE),
+            ("thumbnail_2x", THUMB_DENSE_SIZE),
             ("preview", PREVIEW_SIZE),
         ):
             out = io.BytesIO()
@@ -375,8 +390,9 @@ def derive_steps(path, repeats):
     import pyvips
 
     from generator.lib.imaging import (
+        DENSE_WEBP_QUALITY,
         PREVIEW_SIZE,
-        THUMB_2X_SIZE,
+        THUMB_DENSE_SIZE,
         THUMB_SIZE,
         _fit,
         _resized,
@@ -392,14 +408,14 @@ def derive_steps(path, repeats):
         ).copy_memory()
 
     previewed = preview()
-    larger = _resized(previewed, _fit(size, THUMB_2X_SIZE))
+    larger = _resized(previewed, _fit(size, THUMB_DENSE_SIZE))
     thumb = _resized(larger, _fit(size, THUMB_SIZE))
     steps = {
         "decode alone": lambda: pyvips.Image.new_from_file(name, access="sequential").copy_memory(),
         "decode + shrink to preview": preview,
         "encode preview": lambda: _webp(previewed),
-        "resize 2x": lambda: _resized(previewed, _fit(size, THUMB_2X_SIZE)),
-        "encode 2x": lambda: _webp(larger),
+        "resize dense": lambda: _resized(previewed, _fit(size, THUMB_DENSE_SIZE)),
+        "encode dense": lambda: _webp(larger, DENSE_WEBP_QUALITY),
         "resize 1x": lambda: _resized(larger, _fit(size, THUMB_SIZE)),
         "encode 1x": lambda: _webp(thumb),
     }
