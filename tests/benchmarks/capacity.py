@@ -107,7 +107,7 @@ def run(argv=()):
         figure(
             "capacity: highest rate with p95 within 5 s",
             # Every rate tried kept within 5 s: the capacity is at least the highest of them.
-            capacity if exceeded or capacity is None else f">= {capacity:g}",
+            None if capacity is None else f"{'' if exceeded else '>= '}{capacity:g}",
             "images/min",
             limit=ceiling,
             note="limit = cores x 60 s / one image's store cost (best of the runs' in-process "
