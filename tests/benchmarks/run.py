@@ -5,7 +5,7 @@ next to its reference ("limit") measured in the same run, so it can be read as a
 noisy machine.
 
     .venv/bin/python tests/benchmarks/run.py [--quick] [NAME ...] [-- FLAGS FOR PIPELINE]
-    make bench                     # everything at the issue's sizes (~15 min on 2 cores)
+    make bench                     # everything at the issues' sizes (~30 min on 2 cores)
     make bench ARGS=--quick        # small sizes, ~3 min
     make bench ARGS="gallery pageweight"
 
