@@ -81,6 +81,46 @@ def test_a_first_sign_in_makes_an_account_without_a_password(sso):
     assert SocialAccount.objects.get(user=user).uid == "sub-1"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_first_sign_ins_at_once_end_in_one_account_both_signed_in(sso, monkeypatch):
+    """A double click or a second tab: both found no account, and the other sign-in (another
+    request: its own thread and database connection) commits its new account just before
+    this one saves the same. This one signs in to that account instead of failing on the
+    duplicate."""
+    import threading
+
+    from django.db import connection
+
+    from generator.sso.adapters import SocialAccountAdapter
+
+    save = SocialAccountAdapter.save_user
+    other = {}
+
+    def other_request():
+        try:
+            other["response"], other["request"] = sign_in(claims())
+        finally:
+            connection.close()
+
+    def lose_the_race(self, request, sociallogin, form=None):
+        if not other:
+            other["started"] = True  # the other sign-in passes through here too
+            thread = threading.Thread(target=other_request)
+            thread.start()
+            thread.join()
+        return save(self, request, sociallogin, form)
+
+    monkeypatch.setattr(SocialAccountAdapter, "save_user", lose_the_race)
+    response, request = sign_in(claims())
+    assert other["response"].status_code == 302
+    assert response.status_code == 302
+    assert response["Location"] == other["response"]["Location"]
+    user = User.objects.get(email="dana@corp.example")
+    assert request.user == other["request"].user == user
+    assert User.objects.count() == 1
+    assert SocialAccount.objects.get().user == user
+
+
 @pytest.mark.django_db
 def test_the_next_sign_in_finds_the_account_by_its_subject_even_if_the_email_changed(sso):
     sign_in(claims())

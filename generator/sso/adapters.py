@@ -12,7 +12,9 @@ import logging
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.shortcuts import render
 
 from ..models import User
@@ -86,6 +88,34 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             refuse(request, INACTIVE)
         sociallogin.connect(request, existing)
         logger.info("Linked %s to its identity provider account", existing.email)
+
+    def save_user(self, request, sociallogin, form=None):
+        try:
+            with transaction.atomic():
+                return super().save_user(request, sociallogin, form)
+        except IntegrityError:
+            # The same new person's other sign-in (a double click, a second tab) made the
+            # account between our check and this save: sign in to that one.
+            if not self._join_the_account_made_meanwhile(request, sociallogin):
+                raise
+        if not sociallogin.user.is_active:
+            refuse(request, INACTIVE)
+        return sociallogin.user
+
+    def _join_the_account_made_meanwhile(self, request, sociallogin):
+        """Point `sociallogin` at the account another sign-in just made; False if none."""
+        account = SocialAccount.objects.filter(
+            provider=sociallogin.account.provider, uid=sociallogin.account.uid
+        ).first()
+        if account is not None:
+            sociallogin.account, sociallogin.user = account, account.user
+        else:
+            email, _ = verified_email(sociallogin)
+            existing = User.objects.filter(email__iexact=email).first()
+            if existing is None:
+                return False
+            sociallogin.connect(request, existing)
+        return True
 
     def on_authentication_error(
         self, request, provider, error=None, exception=None, extra_context=None
