@@ -210,8 +210,10 @@ def test_back_and_forward_through_two_filter_changes_restore_controls_and_galler
     page.go_forward()
     shows(f"{base}?q=lighthouse&who=mine", 1, "lighthouse", "mine")
 
-    # The restored page still works: a filter change, the lightbox.
+    # The restored page still works: a filter change, the lightbox. The card count is 1
+    # before and after this change, so the pushed URL is what says the new gallery is in.
     who.select_option("")
+    expect(page).to_have_url(f"{base}?q=lighthouse")
     expect(cards).to_have_count(1)
     page.locator("#gallery-grid a.tile").first.click()
     expect(page.locator("#lightbox #detail-title")).to_have_text(PROMPTS[0])
