@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Keep compiled modules: the tests start hundreds of Python processes (workers, servers), and
+# without .pyc files each would compile the app's modules again.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install run test test-clock lint format bench clean
 

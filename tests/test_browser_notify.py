@@ -26,6 +26,13 @@ from tests.test_browser_studio import assert_clean, expect, stored_job, studio
 open_as = studio_tests.open_as
 media = studio_tests.media
 
+
+@pytest.fixture
+def chromium_browser(full_chromium_browser):
+    """The desktop Chromium: its headless shell has no Notification API at all."""
+    return full_chromium_browser
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HIDE_AND_RECORD = """

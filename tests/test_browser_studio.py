@@ -2,7 +2,9 @@
 worker on the built-in sandbox). Every page here is served under a strict CSP (no inline
 scripts or styles), and any violation or JavaScript error fails the test."""
 
+import functools
 import re
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -159,6 +161,18 @@ def studio(team):
     return f"/t/{team.code}/"
 
 
+@functools.cache
+def _picture_files(size, prompt, seed):
+    """A painted picture and what the store derives from it, made once per test process: the
+    galleries of many tests show the same pictures."""
+    with tempfile.TemporaryDirectory() as scratch:
+        target = render_png(Path(scratch) / "picture.png", size[0], size[1], prompt, seed=seed)
+        with target.open("rb") as source:
+            derived = derive(source)
+            source.seek(0)
+            return source.read(), derived
+
+
 def stored_job(team, author, prompt, index=0, created_at=None, size=(960, 720), **fields):
     """A finished job with real files, made the way the worker makes them."""
     generation = make_generation(
@@ -177,22 +191,15 @@ def stored_job(team, author, prompt, index=0, created_at=None, size=(960, 720), 
         deduction_credit=1,
         **fields,
     )
-    path = Path(team.code.hex) / f"{job.code}.png"
-    from django.conf import settings
-
-    target = Path(settings.MEDIA_ROOT) / "render" / path
-    render_png(target, size[0], size[1], prompt, seed=index + 7)
-    with target.open("rb") as source:
-        derived = derive(source)
-        source.seek(0)
-        job.original.save(f"{job.code}.png", ContentFile(source.read()), save=False)
+    original, derived = _picture_files(size, prompt, index + 7)
+    job.original.save(f"{job.code}.png", ContentFile(original), save=False)
     job.thumbnail.save(f"{job.code}.webp", ContentFile(derived.thumbnail), save=False)
     if derived.thumbnail_2x:
         job.thumbnail_2x.save(f"{job.code}-2x.webp", ContentFile(derived.thumbnail_2x), save=False)
     job.preview.save(f"{job.code}.webp", ContentFile(derived.preview), save=False)
     job.width, job.height, job.format = derived.width, derived.height, derived.format
     job.thumb_width, job.thumb_height = derived.thumb_width, derived.thumb_height
-    job.placeholder_color, job.original_bytes = derived.placeholder_color, target.stat().st_size
+    job.placeholder_color, job.original_bytes = derived.placeholder_color, len(original)
     job.stored_at = job.completed_at = generation.created_at + timedelta(seconds=9)
     job.save()
     return job
