@@ -1,7 +1,7 @@
 """Capacity: the sustained arrival rate the app stores with completion -> stored p95 under 5 s.
 
     .venv/bin/python tests/benchmarks/capacity.py [--rates 60,120,240,480] [--minutes 2]
-        [--backend sqlite|pg] [--workers 3] [--seconds 5]
+        [--backend sqlite|pg] [--workers 3] [--clusters 1] [--seconds 5]
 
 Runs `pipeline.py --webhook --per-minute R` once per rate, lowest first: finished images
 arrive as a Poisson process of R images a minute for --minutes (webhook mode, as Akool
@@ -33,6 +33,7 @@ def parse(argv):
     p.add_argument("--minutes", type=float, default=2.0, help="arrivals per rate")
     p.add_argument("--backend", choices=["sqlite", "pg"], default="sqlite")
     p.add_argument("--workers", type=int, default=(os.cpu_count() or 1) + 1, help="Q_WORKERS")
+    p.add_argument("--clusters", type=int, default=1, help="qcluster processes, side by side")
     p.add_argument("--seconds", type=float, default=5.0, help="SANDBOX_GENERATION_SECONDS")
     p.add_argument("--json", help="also write the result to this file (used by run.py)")
     return p.parse_args(list(argv))
@@ -63,6 +64,8 @@ def one_rate(rate, opts):
                 str(opts.seconds),
                 "--workers",
                 str(opts.workers),
+                "--clusters",
+                str(opts.clusters),
                 "--backend",
                 opts.backend,
                 "--json",
@@ -119,6 +122,7 @@ def run(argv=()):
         "params": {
             "backend": opts.backend,
             "workers": opts.workers,
+            "clusters": opts.clusters,
             "minutes_per_rate": opts.minutes,
             "seconds": opts.seconds,
             "cores": cores,

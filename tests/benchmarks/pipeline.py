@@ -1,13 +1,15 @@
 """Pipeline: the sandbox (runserver) + the real django-q2 cluster (qcluster), end to end.
 
     .venv/bin/python tests/benchmarks/pipeline.py [--generations 250] [--seconds 30] [--webhook]
-        [--workers 2] [--backend sqlite|pg] [--per-minute IMAGES]
+        [--workers 2] [--clusters 1] [--backend sqlite|pg] [--per-minute IMAGES]
 
 Defaults are the issue's figure: 250 generations x 4 images at 1080p, a fixed 30 s generation
 time, 2 workers, a temporary SQLite database with django-q2's ORM broker. --backend pg uses
 DATABASE_URL's server (a fresh database, dropped afterwards) and REDIS_URL as broker and cache.
 --per-minute spreads the submits as a Poisson process of that many images a minute instead of
 one burst, so completions arrive as Akool would deliver them (the `arrivals` benchmark).
+--clusters starts that many qcluster processes on the one broker, as separate worker hosts
+would run.
 
 Figures: time from the last submit (the moment the last generation was handed to the app) to
 the last stored image, divided by G (target <= 1.25); completion->stored lag p50/p95, from the
@@ -50,6 +52,7 @@ def parse(argv):
     p.add_argument("--seconds", type=float, default=30.0, help="SANDBOX_GENERATION_SECONDS (G)")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--workers", type=int, default=2, help="Q_WORKERS")
+    p.add_argument("--clusters", type=int, default=1, help="qcluster processes, side by side")
     p.add_argument("--webhook", action="store_true", help="set PUBLIC_BASE_URL (webhook mode)")
     p.add_argument("--backend", choices=("sqlite", "pg"), default="sqlite")
     p.add_argument(
@@ -280,11 +283,11 @@ def run(argv=()):
     t0 = time.perf_counter()
     prerender()
     prerendered_s = time.perf_counter() - t0
-    server = worker = None
+    server, clusters = None, []
     try:
         server = start(["runserver", f"127.0.0.1:{port}", "--noreload"], env, log)
         wait_http(f"{base_url}/healthz/")
-        worker = start(["qcluster"], env, log)
+        clusters = [start(["qcluster"], env, log) for _ in range(opts.clusters)]
         user = User.objects.create_user("bench@example.com", "pw-bench-123456789")
         team = Team.objects.create(name="Bench")
         team.use_sandbox(provision_account())
@@ -313,7 +316,7 @@ def run(argv=()):
         while jobs.filter(state__in=PENDING_STATES).exists():
             if time.monotonic() > deadline:
                 break
-            if worker.poll() is not None or server.poll() is not None:
+            if server.poll() is not None or any(c.poll() is not None for c in clusters):
                 raise RuntimeError(f"a subprocess died; see {log}")
             time.sleep(0.5)
         pending = jobs.filter(state__in=PENDING_STATES).count()
@@ -471,6 +474,7 @@ def run(argv=()):
                 "batch": batch,
                 "seconds": g,
                 "workers": opts.workers,
+                "clusters": opts.clusters,
                 "mode": mode,
                 "cores": cores,
                 "per_minute": opts.per_minute,
@@ -480,7 +484,8 @@ def run(argv=()):
             "notes": [f"process log: {kept_log}"],
         }
     finally:
-        stop(worker)
+        for cluster in clusters:
+            stop(cluster)
         stop(server)
         if log.exists():
             shutil.copyfile(log, kept_log)
