@@ -253,7 +253,8 @@ def apply_status(job, result):
 
 def store_job(job_id):
     """1. Check the job is still ours to store. 2. Stream the result to a temporary file
-    (size cap, deadline). 3. Validate it and make thumbnails and preview. 4. Write the files,
+    (size cap, deadline). 3. Validate it and make its thumbnails (the preview waits for its
+    first view: previews.py). 4. Write the files,
     then mark done in one short transaction; if someone else finished first, drop our files."""
     job = Job.objects.filter(pk=job_id, state=State.STORING).select_related("team").first()
     if job is None:
@@ -307,7 +308,6 @@ def _save_files(job, tmp, size, derived, buttons):
     files = [
         (job.original, f"{name}.{imaging.extension(derived.format)}", File(tmp)),
         (job.thumbnail, f"{name}.webp", ContentFile(derived.thumbnail)),
-        (job.preview, f"{name}.webp", ContentFile(derived.preview)),
     ]
     if derived.thumbnail_2x:
         files.append((job.thumbnail_2x, f"{name}-2x.webp", ContentFile(derived.thumbnail_2x)))
@@ -342,7 +342,6 @@ def _save_files(job, tmp, size, derived, buttons):
         original=job.original.name,
         thumbnail=job.thumbnail.name,
         thumbnail_2x=job.thumbnail_2x.name,
-        preview=job.preview.name,
         original_bytes=size,
         stored_bytes=size + sum(len(content) for _, _, content in files[1:]),
         **derived.facts,

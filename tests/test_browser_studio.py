@@ -196,7 +196,6 @@ def stored_job(team, author, prompt, index=0, created_at=None, size=(960, 720), 
     job.thumbnail.save(f"{job.code}.webp", ContentFile(derived.thumbnail), save=False)
     if derived.thumbnail_2x:
         job.thumbnail_2x.save(f"{job.code}-2x.webp", ContentFile(derived.thumbnail_2x), save=False)
-    job.preview.save(f"{job.code}.webp", ContentFile(derived.preview), save=False)
     job.width, job.height, job.format = derived.width, derived.height, derived.format
     job.thumb_width, job.thumb_height = derived.thumb_width, derived.thumb_height
     job.placeholder_color, job.original_bytes = derived.placeholder_color, len(original)

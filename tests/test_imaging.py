@@ -1,4 +1,5 @@
-"""generator.lib.imaging.derive: validation, rendition sizes and colour, for the store step."""
+"""generator.lib.imaging: derive (validation, thumbnail sizes and colour, for the store step)
+and preview_of (the preview made on first view)."""
 
 import io
 import tempfile
@@ -6,7 +7,14 @@ import tempfile
 import pytest
 from PIL import Image
 
-from generator.lib.imaging import PREVIEW_SIZE, THUMB_SIZE, InvalidImage, derive
+from generator.lib.imaging import (
+    PREVIEW_SIZE,
+    THUMB_DENSE_SIZE,
+    THUMB_SIZE,
+    InvalidImage,
+    derive,
+    preview_of,
+)
 
 
 def png(width, height, colour=(200, 40, 40), mode="RGB"):
@@ -21,19 +29,21 @@ def size_of(data):
         return image.format, image.size
 
 
-def test_a_4k_image_gets_a_fitted_preview_and_thumbnail():
+def test_a_4k_image_gets_fitted_thumbnails_and_a_fitted_preview_later():
     derived = derive(png(3840, 2160))
     assert (derived.width, derived.height, derived.format) == (3840, 2160, "PNG")
-    assert size_of(derived.preview) == ("WEBP", (PREVIEW_SIZE, 810))
     assert size_of(derived.thumbnail) == ("WEBP", (THUMB_SIZE, 225))
+    assert size_of(derived.thumbnail_2x) == ("WEBP", (THUMB_DENSE_SIZE, 338))
+    assert size_of(preview_of(png(3840, 2160), (3840, 2160))) == ("WEBP", (PREVIEW_SIZE, 810))
     assert (derived.thumb_width, derived.thumb_height) == (THUMB_SIZE, 225)
     assert derived.placeholder_color == "#c82828"
 
 
 def test_a_small_image_is_never_enlarged():
     derived = derive(png(300, 500, mode="RGBA", colour=(0, 0, 255, 255)))
-    assert size_of(derived.preview) == ("WEBP", (300, 500))
     assert size_of(derived.thumbnail) == ("WEBP", (240, 400))
+    preview = preview_of(png(300, 500, mode="RGBA", colour=(0, 0, 255, 255)), (300, 500))
+    assert size_of(preview) == ("WEBP", (300, 500))
 
 
 def test_a_truncated_image_is_refused_as_invalid():

@@ -20,6 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
+from generator.lib.imaging import PREVIEW_SIZE
 from generator.models import Job, Role, State
 from generator.starters import start_generation
 from tests.factories import image_bytes, make_generation, make_job, make_team, make_user
@@ -104,19 +105,15 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
         message=f"two images stored in S3; worker log:\n{worker.output()[-3000:]}",
     )
 
-    # Each image's four files (original, 1x and 2x thumbnails, preview) are in the bucket, once
-    # each, and nothing else is.
+    # Each image's three stored files (original, 1x and 2x thumbnails) are in the bucket, once
+    # each, and nothing else is: the preview waits for its first view.
     expected = sorted(
         name
         for job in jobs
-        for name in (
-            job.original.name,
-            job.thumbnail.name,
-            job.thumbnail_2x.name,
-            job.preview.name,
-        )
+        for name in (job.original.name, job.thumbnail.name, job.thumbnail_2x.name)
     )
-    assert len(set(expected)) == 8 and bucket_keys(s3) == expected
+    assert len(set(expected)) == 6 and bucket_keys(s3) == expected
+    assert not any(job.preview for job in jobs)
 
     job = jobs.first()
     stored = s3.get_object(Bucket=BUCKET, Key=job.original.name)["Body"].read()
@@ -128,13 +125,22 @@ def test_a_generation_is_stored_in_the_bucket_and_served_to_its_team_only(
             "?download=1" if query.get("download") else ""
         )
 
-    # Thumbnails and previews come through the app (same origin for the CSP).
-    for kind in ("thumb", "thumb2x", "preview"):
+    # Thumbnails and previews come through the app (same origin for the CSP); the first view
+    # of the preview makes it from the original in the bucket and keeps it there.
+    for kind in ("thumb", "thumb2x", "preview", "preview"):
         response = owner_client.get(url(kind))
         assert response.status_code == 200
         assert response["Content-Type"] == "image/webp"
         body = b"".join(response.streaming_content)
         assert body[:4] == b"RIFF" and body[8:12] == b"WEBP"
+    before = job.stored_bytes
+    job.refresh_from_db()
+    assert job.preview and bucket_keys(s3) == sorted([*expected, job.preview.name])
+    preview = s3.get_object(Bucket=BUCKET, Key=job.preview.name)["Body"].read()
+    assert job.stored_bytes == before + len(preview)
+    with Image.open(io.BytesIO(preview)) as image:
+        assert image.format == "WEBP"
+        assert max(image.size) == min(PREVIEW_SIZE, max(job.width, job.height))
 
     # A download carries the prompt and parameters inside the file, streamed through the app
     # from the bucket; the pixels are the stored ones.

@@ -1,6 +1,6 @@
-"""Validate images: a downloaded result (and derive the gallery's WebP thumbnails and preview),
-or an uploaded source (re-encoded before it is kept). The one map of accepted formats to file
-extensions and content types, for storing and for serving."""
+"""Validate images: a downloaded result (and derive the gallery's WebP thumbnails, and its
+preview on first view), or an uploaded source (re-encoded before it is kept). The one map of
+accepted formats to file extensions and content types, for storing and for serving."""
 
 import hashlib
 import io
@@ -47,7 +47,6 @@ class Derived:
     thumb_height: int
     # None when the image is no larger than the 1x thumbnail (a 2x would be the same picture).
     thumbnail_2x: bytes | None
-    preview: bytes
     placeholder_color: str
 
     @property
@@ -123,13 +122,14 @@ def _resized(image, size):
 
 
 def derive(fileobj) -> Derived:
-    """Check the file is a real, sane image and make its smaller renditions.
+    """Check the file is a real, sane image and make the gallery's thumbnails.
 
     Pillow reads the header first, so a bomb or a format we do not accept is refused before any
     pixel is decoded. libvips then decodes the file once, sequentially, straight into the
-    preview (shrink-on-load where the format has it; otherwise a strip at a time, so peak
-    memory stays far below one decoded frame); the thumbnails are made from the preview, a
-    fraction of the pixels. Measured against Pillow doing the same work: see
+    dense-screen thumbnail (shrink-on-load where the format has it; otherwise a strip at a
+    time, so peak memory stays far below one decoded frame); the 1x thumbnail is made from
+    that. The large preview is not made here but on first view (`preview_of`): most stored
+    images are seen only as thumbnails. Measured against the alternatives: see
     tests/benchmarks/store.py.
     """
     digest = sha256_of(fileobj)
@@ -142,33 +142,13 @@ def derive(fileobj) -> Derived:
         raise InvalidImage(f"The result is a {fmt} file; only PNG, JPEG and WebP are accepted.")
     if width * height > MAX_PIXELS:
         raise InvalidImage(f"The result is {width}×{height} pixels, larger than allowed.")
-    _rewind(fileobj)
-    # Held until the pixels are copied out: libvips reads through it lazily.
-    source = _source(fileobj)
     try:
-        # fail_on: a truncated or corrupt body is an error, not a half-grey picture.
-        # no_rotate: the renditions keep the stored pixels' orientation, as width and height do.
-        previewed = pyvips.Image.thumbnail_source(
-            source,
-            PREVIEW_SIZE,
-            height=PREVIEW_SIZE,
-            size="down",
-            no_rotate=True,
-            option_string="fail_on=warning",
-        )
-        if previewed.interpretation != "srgb":  # greyscale, 16-bit, CMYK
-            previewed = previewed.colourspace("srgb")
-        previewed = _resized(previewed.copy_memory(), _fit((width, height), PREVIEW_SIZE))
+        larger = _decoded(fileobj, (width, height), THUMB_DENSE_SIZE)
     except pyvips.Error as exc:
         raise InvalidImage("The result is not a readable image.") from exc
-    finally:
-        _rewind(fileobj)
     thumbnail_2x = None
     if max(width, height) > THUMB_SIZE:
-        larger = _resized(previewed, _fit((width, height), THUMB_DENSE_SIZE))
         thumbnail_2x = _webp(larger, DENSE_WEBP_QUALITY)
-    else:
-        larger = previewed
     thumb = _resized(larger, _fit((width, height), THUMB_SIZE))
     r, g, b = (round(thumb[band].avg()) for band in range(3))
     return Derived(
@@ -180,9 +160,38 @@ def derive(fileobj) -> Derived:
         thumb_width=thumb.width,
         thumb_height=thumb.height,
         thumbnail_2x=thumbnail_2x,
-        preview=_webp(previewed),
         placeholder_color=f"#{r:02x}{g:02x}{b:02x}",
     )
+
+
+def preview_of(fileobj, size):
+    """The large preview (WebP) of a stored original of `size` (width, height) that `derive`
+    accepted. Raises pyvips.Error if the file no longer decodes."""
+    return _webp(_decoded(fileobj, size, PREVIEW_SIZE))
+
+
+def _decoded(fileobj, size, long_side):
+    """`fileobj`'s pixels in sRGB, fitted to `long_side`, decoded once and sequentially; the
+    file is left at its start."""
+    _rewind(fileobj)
+    # Held until the pixels are copied out: libvips reads through it lazily.
+    source = _source(fileobj)
+    try:
+        # fail_on: a truncated or corrupt body is an error, not a half-grey picture.
+        # no_rotate: the renditions keep the stored pixels' orientation, as width and height do.
+        image = pyvips.Image.thumbnail_source(
+            source,
+            long_side,
+            height=long_side,
+            size="down",
+            no_rotate=True,
+            option_string="fail_on=warning",
+        )
+        if image.interpretation != "srgb":  # greyscale, 16-bit, CMYK
+            image = image.colourspace("srgb")
+        return _resized(image.copy_memory(), _fit(size, long_side))
+    finally:
+        _rewind(fileobj)
 
 
 def extension(fmt):

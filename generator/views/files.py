@@ -15,6 +15,7 @@ from ..downloads import MissingOriginal, download_name, prepare
 from ..lib import imaging
 from ..lib.storage import MEDIA_HEADERS, PRIVATE_IMMUTABLE, file_response
 from ..models import Job, State
+from ..previews import PreviewUnavailable, ensure_preview
 
 FILE_KINDS = {
     "original": "original",
@@ -39,9 +40,19 @@ def image_file(request, team_code, job_code, kind):
         if request.GET.get("download") == "1":
             return original_download(job)
         return original_response(job)
-    field = getattr(job, FILE_KINDS[kind])
     webp = imaging.content_type("WEBP")
-    return file_response(field, webp, f"{job.code.hex[:8]}-{kind}.webp")
+    return file_response(rendition(job, kind), webp, f"{job.code.hex[:8]}-{kind}.webp")
+
+
+def rendition(job, kind):
+    """The stored file of one of a job's renditions (FILE_KINDS but the original); the
+    preview is made now if this is its first view."""
+    if kind != "preview":
+        return getattr(job, FILE_KINDS[kind])
+    try:
+        return ensure_preview(job)
+    except PreviewUnavailable:
+        raise Http404 from None
 
 
 def original_response(job):

@@ -28,7 +28,7 @@ from ..lib.storage import file_response
 from ..models import AuditAction, Board, Job, Role, ShareLink, State
 from ..notify.events import share_created
 from ..share_forms import ShareLinkForm, SharingSettingsForm
-from .files import FILE_KINDS, original_download
+from .files import original_download, rendition
 
 SHARING_OFF = "Sharing is turned off for this team; an admin can turn it on in Share links."
 
@@ -379,6 +379,6 @@ def share_file(request, token, number, kind):
             raise Http404
         response = public_original(job, with_metadata=link.show_prompt)
     else:
-        field = getattr(job, FILE_KINDS[kind])
+        field = rendition(job, kind)
         response = file_response(field, imaging.content_type("WEBP"), f"image-{number}-{kind}.webp")
     return _public(response)

@@ -94,7 +94,7 @@ def seed(count, tmp):
     from django.core.management import call_command
     from django.utils import timezone
 
-    from generator.lib.imaging import derive
+    from generator.lib.imaging import derive, preview_of
     from generator.models import Generation, Job, State, Team, User
 
     call_command(
@@ -119,7 +119,9 @@ def seed(count, tmp):
         thumb_2x = default_storage.save(
             f"thumbs/photo-{i}-2x.webp", ContentFile(derived.thumbnail_2x)
         )
-        preview = default_storage.save(f"previews/photo-{i}.webp", ContentFile(derived.preview))
+        with path.open("rb") as fh:
+            data = preview_of(fh, (derived.width, derived.height))
+        preview = default_storage.save(f"previews/photo-{i}.webp", ContentFile(data))
         files.append((original, thumb, thumb_2x, preview, size, derived))
     now = timezone.now()
     generations = [

@@ -120,7 +120,6 @@ def measure_store_cost(job, repeats=5):
             tmp.seek(0)
             storage.save(f"o{i}.png", File(tmp))
             storage.save(f"t{i}.webp", ContentFile(derived.thumbnail))
-            storage.save(f"p{i}.webp", ContentFile(derived.preview))
             if derived.thumbnail_2x:
                 storage.save(f"t2x{i}.webp", ContentFile(derived.thumbnail_2x))
             marks.append(time.perf_counter())

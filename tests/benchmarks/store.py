@@ -1,4 +1,4 @@
-"""Store cost: download + validate + thumbnails + preview + write of one image, per alternative.
+"""Store cost: download + validate + thumbnails (+ preview) + write of one image, per alternative.
 
     .venv/bin/python tests/benchmarks/store.py [--repeats 5]
 
@@ -8,7 +8,8 @@
    not counted here.
 2. For each image and each alternative, store_job's work minus the row update runs in this
    process: AkoolClient.download() into a temporary file, the alternative's validate + derive,
-   and the written files (original, 1x and 2x thumbnails, preview) in a FileSystemStorage.
+   and the written files (original, 1x and 2x thumbnails, and the preview where the
+   alternative makes it) in a FileSystemStorage.
    CPU time (time.process_time: every thread of the process, libvips' included) is the best of
    --repeats, because on a shared machine the question is what the work costs, not how long it
    waited for a core. Wall time is printed beside it.
@@ -16,14 +17,15 @@
    Python) of each alternative's renditions against a lossless LANCZOS resize of the original,
    and their sizes.
 
-Alternatives: "Pillow, round 1" is derive() as it was before this round (BICUBIC from the full
+Alternatives: "Pillow, round 1" is derive() as it was before round 2 (BICUBIC from the full
 frame, WebP method 2 for the preview and 4 for thumbnails), reproduced here; "Pillow, tuned" is
 Pillow with every cheap setting (whole-factor reduce first, BILINEAR preview, thumbnails chained
-from the preview, WebP method 1); "pyvips = derive() now" is generator.lib.imaging.derive():
-libvips' thumbnail (shrink-on-load where the format has it, sequential access) into the
-preview, the thumbnails from it, WebP effort 1; "pyvips, lazy preview" is the same without the
-preview, whose cost then moves to the first view (measured too: read the original, decode,
-resize, encode, write).
+from the preview, WebP method 1); "pyvips, preview at store (before)" is libvips' thumbnail
+(shrink-on-load where the format has it, sequential access) into the preview, the thumbnails
+from it, WebP effort 1, reproduced here; "pyvips = derive() now, preview on first view" is
+generator.lib.imaging.derive(): the same decode straight into the dense-screen thumbnail, with
+the preview made on its first view (measured too: read the stored original, decode, resize,
+encode, write; generator.previews).
 """
 
 import argparse
@@ -121,63 +123,64 @@ def pillow_tuned(fileobj):
     }
 
 
-def current(fileobj):
-    from generator.lib.imaging import derive
-
-    d = derive(fileobj)
-    return {"thumbnail": d.thumbnail, "thumbnail_2x": d.thumbnail_2x, "preview": d.preview}
-
-
-def lazy(fileobj):
-    """derive()'s libvips path without the preview: decode straight into the dense-screen
-    thumbnail."""
-    import pyvips
+def eager(fileobj):
+    """derive() as it was while the store step also made the preview: libvips decodes into the
+    preview, and both thumbnails are made from it."""
+    from PIL import Image
 
     from generator.lib.imaging import (
         DENSE_WEBP_QUALITY,
+        PREVIEW_SIZE,
         THUMB_DENSE_SIZE,
         THUMB_SIZE,
+        _decoded,
         _fit,
         _resized,
-        _rewind,
         _webp,
         sha256_of,
     )
 
     sha256_of(fileobj)
-    _rewind(fileobj)
-    source = pyvips.Source.new_from_descriptor(fileobj.fileno())
-    larger = pyvips.Image.thumbnail_source(
-        source, THUMB_DENSE_SIZE, height=THUMB_DENSE_SIZE, size="down"
-    ).copy_memory()
-    _rewind(fileobj)  # libvips read the descriptor behind Python's buffer
-    size = (larger.width, larger.height)
+    with Image.open(fileobj) as probe:
+        size = probe.size
+    previewed = _decoded(fileobj, size, PREVIEW_SIZE)
+    larger = _resized(previewed, _fit(size, THUMB_DENSE_SIZE))
     thumb = _resized(larger, _fit(size, THUMB_SIZE))
-    return {"thumbnail": _webp(thumb), "thumbnail_2x": _webp(larger, DENSE_WEBP_QUALITY)}
+    return {
+        "thumbnail": _webp(thumb),
+        "thumbnail_2x": _webp(larger, DENSE_WEBP_QUALITY),
+        "preview": _webp(previewed),
+    }
+
+
+def current(fileobj):
+    from generator.lib.imaging import derive
+
+    d = derive(fileobj)
+    return {"thumbnail": d.thumbnail, "thumbnail_2x": d.thumbnail_2x}
 
 
 def first_view_preview(storage, name):
-    """What the first view of a lazily made preview would do: read the stored original,
-    decode it into the preview, encode, write."""
-    import pyvips
+    """What the first view of the preview does (generator.previews): read the stored original,
+    decode it into the preview, encode, write. Returns the preview."""
     from django.core.files.base import ContentFile
+    from PIL import Image
 
-    from generator.lib.imaging import PREVIEW_SIZE, _webp
+    from generator.lib.imaging import preview_of
 
     with storage.open(name) as fh:
-        source = pyvips.Source.new_from_descriptor(fh.fileno())
-        preview = pyvips.Image.thumbnail_source(
-            source, PREVIEW_SIZE, height=PREVIEW_SIZE, size="down"
-        )
-        data = _webp(preview)
+        with Image.open(fh) as probe:
+            size = probe.size
+        data = preview_of(fh, size)
     storage.save(f"{name}.preview.webp", ContentFile(data))
+    return data
 
 
 ALTERNATIVES = {
     "Pillow, round 1 (before)": round1,
     "Pillow, tuned": pillow_tuned,
-    "pyvips = derive() now": current,
-    "pyvips, lazy preview": lazy,
+    "pyvips, preview at store (before)": eager,
+    "pyvips = derive() now, preview on first view": current,
 }
 
 
@@ -295,13 +298,14 @@ def run(argv=()):
                     note = f"wall {wall * 1000:.0f} ms; " + ", ".join(
                         f"{k} {len(v) / 1000:.1f} kB" for k, v in files.items()
                     )
-                    if name.endswith("lazy preview"):
-                        fv_cpu, fv_wall, _ = best_of(
+                    if name.endswith("on first view"):
+                        fv_cpu, fv_wall, preview = best_of(
                             lambda media=media, original=original: first_view_preview(
                                 media, original
                             ),
                             opts.repeats,
                         )
+                        files["preview"] = preview  # for the quality figures
                         note += (
                             f"; the first view then makes the preview: {fv_cpu * 1000:.0f} ms "
                             f"CPU, {fv_wall * 1000:.0f} ms wall"
@@ -402,22 +406,22 @@ def derive_steps(path, repeats):
     name = str(path)
     size = pyvips.Image.new_from_file(name).width, pyvips.Image.new_from_file(name).height
 
-    def preview():
-        return pyvips.Image.thumbnail(
-            name, PREVIEW_SIZE, height=PREVIEW_SIZE, size="down"
+    def shrink(long_side):
+        return lambda: pyvips.Image.thumbnail(
+            name, long_side, height=long_side, size="down"
         ).copy_memory()
 
-    previewed = preview()
-    larger = _resized(previewed, _fit(size, THUMB_DENSE_SIZE))
+    larger = _resized(shrink(THUMB_DENSE_SIZE)(), _fit(size, THUMB_DENSE_SIZE))
     thumb = _resized(larger, _fit(size, THUMB_SIZE))
+    previewed = shrink(PREVIEW_SIZE)()
     steps = {
         "decode alone": lambda: pyvips.Image.new_from_file(name, access="sequential").copy_memory(),
-        "decode + shrink to preview": preview,
-        "encode preview": lambda: _webp(previewed),
-        "resize dense": lambda: _resized(previewed, _fit(size, THUMB_DENSE_SIZE)),
+        "decode + shrink to dense": shrink(THUMB_DENSE_SIZE),
         "encode dense": lambda: _webp(larger, DENSE_WEBP_QUALITY),
         "resize 1x": lambda: _resized(larger, _fit(size, THUMB_SIZE)),
         "encode 1x": lambda: _webp(thumb),
+        "first view: decode + shrink to preview": shrink(PREVIEW_SIZE),
+        "first view: encode preview": lambda: _webp(previewed),
     }
     return {step: best_of(fn, repeats)[0] * 1000 for step, fn in steps.items()}
 
