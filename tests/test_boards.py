@@ -201,6 +201,18 @@ def test_a_member_adds_and_removes_a_tag_in_the_image_view(member_client, team_a
     assert not AuditEntry.objects.filter(action=AuditAction.IMAGE_TAGS).exists()  # own image
 
 
+def test_a_tag_with_control_characters_is_read_with_spaces_for_them(member_client, team_a, member):
+    # PostgreSQL refuses NUL in text: taken as typed, these posts were server errors there.
+    job = make_image(team_a, member)
+    response = member_client.post(tags_url(team_a, job), {"add": "night\x00sky"}, **HX)
+    assert response.status_code == 200
+    assert list(job.tags.values_list("name", flat=True)) == ["night sky"]
+    response = member_client.post(tags_url(team_a, job), {"remove": "\x00"}, **HX)
+    assert response.status_code == 200 and job.tags.count() == 1
+    member_client.post(tags_url(team_a, job), {"remove": "night\x00SKY"}, **HX)
+    assert not job.tags.exists()
+
+
 def test_tag_changes_on_others_images_are_audited(member_client, team_a, owner):
     job = make_image(team_a, owner)
     member_client.post(tags_url(team_a, job), {"add": "sky"})

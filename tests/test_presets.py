@@ -275,6 +275,9 @@ def test_the_picker_lists_the_team_presets_and_searches_them(sandbox_team, membe
     assert "Watercolour animal" in page and "Product shot" in page
     page = member_client.get(url, {"q": "LINEN"}, **HX).content.decode()
     assert "Product shot" in page and "Watercolour animal" not in page
+    # A control character in the search is a space, not a database error (PostgreSQL).
+    page = member_client.get(url, {"q": "on\x00linen"}, **HX)
+    assert page.status_code == 200 and "Product shot" in page.content.decode()
 
 
 def test_without_htmx_the_fill_renders_the_whole_studio(sandbox_team, member, member_client):

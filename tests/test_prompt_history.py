@@ -93,6 +93,9 @@ def test_search_narrows_by_every_word(member_client, sandbox_team):
     response = history(member_client, sandbox_team, q="zebra")
     assert shown_prompts(response) == []
     assert "None of your recent prompts contain “zebra”." in response.content.decode()
+    # A control character is a space between words, not a database error (PostgreSQL).
+    found = shown_prompts(history(member_client, sandbox_team, q="fox\x00snow"))
+    assert sorted(found) == ["a red fox in snow", "snow on a fox&#x27;s tail"]
 
 
 def test_it_lists_the_twenty_most_recent(member, sandbox_team):

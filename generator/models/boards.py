@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from ..lib.text import one_line
 from .jobs import Job
 from .teams import Team
 
@@ -17,7 +18,7 @@ TAG_NAME_MAX = 50
 
 def clean_tag_name(text):
     """A tag as typed, with its whitespace collapsed; "" when nothing is left."""
-    return " ".join((text or "").split())[:TAG_NAME_MAX]
+    return one_line(text, TAG_NAME_MAX)
 
 
 def _link(through, field, owner, jobs, user):

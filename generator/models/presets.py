@@ -14,6 +14,7 @@ from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from ..lib.text import one_line
 from .generations import Settings
 from .teams import Team
 
@@ -85,10 +86,7 @@ class PromptPreset(Settings):
 
     def _values(self, values):
         """Each variable's value, whitespace collapsed and cut to the longest allowed."""
-        return {
-            name: " ".join((values.get(name) or "").split())[:VARIABLE_VALUE_MAX]
-            for name in self.variables
-        }
+        return {name: one_line(values.get(name), VARIABLE_VALUE_MAX) for name in self.variables}
 
     def fill_text(self, text, values):
         """`text` (a prompt as it stands in the form) with this preset's variables that have a

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from .. import audit
 from ..access import team_access, team_context
+from ..lib.text import one_line
 from ..models import PromptPreset, Role
 from ..prompt_forms import PresetForm
 
@@ -115,7 +116,7 @@ def preset_picker(request, team_code):
     """The studio's list of team presets, filtered by ?q= (name or prompt). Members and up:
     a viewer has no form to fill."""
     membership = team_access(request, team_code, Role.MEMBER)
-    query = " ".join(request.GET.get("q", "").split())[:200]
+    query = one_line(request.GET.get("q"), 200)
     presets = PromptPreset.objects.filter(team=membership.team)
     for word in query.split()[:8]:
         presets = presets.filter(Q(name__icontains=word) | Q(prompt__icontains=word))
