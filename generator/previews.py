@@ -32,8 +32,8 @@ def ensure_preview(job):
     try:
         with job.original.open("rb") as original:
             data = imaging.preview_of(original, (job.width, job.height))
-    except (ValueError, OSError, pyvips.Error, *storage.STORAGE_ERRORS) as error:
-        # ValueError: no original recorded; OSError: its file is gone or unreadable.
+    except (ValueError, pyvips.Error, *storage.STORAGE_ERRORS) as error:
+        # ValueError: no original recorded; a storage error: its file is gone or unreadable.
         log.warning("no preview for job %s: %s", job.pk, error)
         raise PreviewUnavailable from error
     try:
@@ -47,5 +47,8 @@ def ensure_preview(job):
         # Made meanwhile by another request (or the image is gone): keep only that one.
         with contextlib.suppress(*storage.STORAGE_ERRORS):
             job.preview.storage.delete(job.preview.name)
-        job.refresh_from_db(fields=["preview"])
+        try:
+            job.refresh_from_db(fields=["preview"])
+        except Job.DoesNotExist as error:
+            raise PreviewUnavailable from error
     return job.preview

@@ -107,3 +107,11 @@ def test_a_share_link_makes_it_for_a_visitor_too(stored, member, client, media):
     with Image.open(io.BytesIO(body(response))) as image:
         assert image.size == (1440, 960)
     assert len(preview_files(media)) == 1
+
+
+def test_an_image_deleted_while_its_preview_was_made_is_unavailable_not_an_error(stored, media):
+    loaded = Job.objects.get(pk=stored.pk)
+    Job.objects.filter(pk=stored.pk).delete()
+    with pytest.raises(PreviewUnavailable):
+        ensure_preview(loaded)
+    assert preview_files(media) == []  # the file made for it is not left behind

@@ -17,7 +17,7 @@ TAG_NAME_MAX = 50
 
 
 def clean_tag_name(text):
-    """A tag as typed, with its whitespace collapsed; "" when nothing is left."""
+    """A tag as typed, on one line (lib/text.one_line); "" when nothing is left."""
     return one_line(text, TAG_NAME_MAX)
 
 
