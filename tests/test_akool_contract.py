@@ -297,9 +297,12 @@ def receiver(sandbox_account):
             if statuses:
                 code = statuses.pop(0)
             else:
-                received.append(
-                    verify_and_decrypt(body, sandbox_account.client_id, sandbox_account.api_key)
+                payload = verify_and_decrypt(
+                    body, sandbox_account.client_id, sandbox_account.api_key
                 )
+                received.append(payload)
+                if server.on_receive:
+                    server.on_receive(payload)
                 code = 200
             self.send_response(code)
             self.send_header("Content-Length", "2")
@@ -314,6 +317,7 @@ def receiver(sandbox_account):
     server.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
     server.received = received
     server.fail_next = statuses
+    server.on_receive = None
     yield server
     server.shutdown()
     server.server_close()
@@ -330,6 +334,33 @@ def test_webhooks_report_processing_then_the_result(sandbox_client, receiver):
     rows = SandboxRequest.objects.filter(kind="webhook")
     assert [row.outcome for row in rows.order_by("id")] == ["delivered", "delivered"]
     assert json.dumps(list(rows.values("body"))).count(sandbox_client._api_key) == 0
+
+
+def test_jobs_are_called_back_side_by_side_and_each_job_in_order(sandbox_client, receiver):
+    # The receiver holds the first callback to arrive until the other job's result has come in:
+    # delivered one at a time, that result would wait behind the held call and the hold would
+    # time out.
+    lock, first, other_done, held = threading.Lock(), [], threading.Event(), []
+
+    def on_receive(payload):
+        with lock:
+            is_first = not first
+            if is_first:
+                first.append(payload["_id"])
+        if is_first:
+            held.append(other_done.wait(10))
+        elif payload["_id"] != first[0] and payload["status"] == 3:
+            other_done.set()
+
+    receiver.on_receive = on_receive
+    jobs = [
+        *sandbox_client.create_image(prompt="a", resolution="1080p", webhook_url=receiver.url),
+        *sandbox_client.create_image(prompt="b", resolution="1080p", webhook_url=receiver.url),
+    ]
+    assert webhooks.wait_idle(20)
+    assert held == [True]
+    for job in jobs:
+        assert [p["status"] for p in receiver.received if p["_id"] == job.id] == [2, 3]
 
 
 def test_a_failed_job_calls_back_with_status_4(sandbox_client, receiver):

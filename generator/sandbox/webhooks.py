@@ -1,8 +1,11 @@
-"""Webhook delivery: one daemon thread per process, fed by a time-ordered heap.
+"""Webhook delivery: a few daemon threads per process, fed by a time-ordered heap.
 
 A job's life is fixed when it is created, so both callbacks (status 2 when processing starts,
 3 or 4 at the end) are scheduled right then, for the moments the clock says. Pending callbacks
 live in memory: a restart loses them, as a crash at Akool would.
+
+Akool's servers call back many jobs at once, so deliveries run in parallel; one job's callbacks
+go one at a time, in the order they fell due, so a job's result never overtakes its "processing".
 """
 
 import heapq
@@ -22,11 +25,13 @@ log = logging.getLogger(__name__)
 
 MAX_RETRIES = 3  # after the first attempt; Akool's real policy is undocumented
 TIMEOUT = (2.0, 5.0)  # connect, read
+THREADS = 8
 
 _cond = threading.Condition()
 _heap: list = []
 _seq = itertools.count()
-_state = {"thread": None, "in_flight": 0}
+_state = {"threads": [], "in_flight": 0}
+_busy_jobs: set = set()  # jobs with a callback in flight
 
 
 @dataclass(order=True)
@@ -77,26 +82,48 @@ def schedule_job(job, image_url):
 def _push(delivery):
     with _cond:
         heapq.heappush(_heap, delivery)
-        if _state["thread"] is None or not _state["thread"].is_alive():
+        threads = _state["threads"] = [t for t in _state["threads"] if t.is_alive()]
+        while len(threads) < THREADS:
             thread = threading.Thread(target=_run, name="sandbox-webhooks", daemon=True)
-            _state["thread"] = thread
+            threads.append(thread)
             thread.start()
         _cond.notify_all()
 
 
+def _job_of(delivery):
+    return delivery.payload["_id"]
+
+
+def _take_due():
+    """The earliest due delivery whose job has nothing in flight, and when to look again."""
+    now = time.time()
+    waiting = []  # due, but their job's previous callback is still in flight
+    found = None
+    while _heap and _heap[0].due <= now:
+        delivery = heapq.heappop(_heap)
+        if _job_of(delivery) in _busy_jobs:
+            waiting.append(delivery)
+        else:
+            found = delivery
+            break
+    next_due = _heap[0].due if _heap else None
+    for delivery in waiting:
+        heapq.heappush(_heap, delivery)
+    return found, (None if next_due is None else max(0.0, next_due - now))
+
+
 def _next_due():
-    """Block until a delivery is due and return it (marked in flight)."""
+    """Block until a delivery is due and free to go; return it (marked in flight)."""
     with _cond:
         while True:
-            if not _heap:
-                _cond.wait()
-                continue
-            wait = _heap[0].due - time.time()
-            if wait > 0:
+            delivery, wait = _take_due()
+            if delivery is None:
+                # A finished delivery or a new one notifies; otherwise wake when the next falls due.
                 _cond.wait(wait)
                 continue
             _state["in_flight"] += 1
-            return heapq.heappop(_heap)
+            _busy_jobs.add(_job_of(delivery))
+            return delivery
 
 
 def _run():
@@ -107,10 +134,11 @@ def _run():
         except Exception:  # the dispatcher must outlive any single bad delivery
             log.exception("sandbox webhook delivery crashed")
         finally:
-            # This thread is long-lived: never hold a database connection between deliveries.
+            # These threads are long-lived: never hold a database connection between deliveries.
             connection.close()
             with _cond:
                 _state["in_flight"] -= 1
+                _busy_jobs.discard(_job_of(delivery))
                 _cond.notify_all()
 
 
