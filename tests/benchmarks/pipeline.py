@@ -1,4 +1,5 @@
-"""Pipeline: the sandbox (runserver) + the real django-q2 cluster (qcluster), end to end.
+"""Pipeline: the app as deployed (gunicorn with deploy/gunicorn.conf.py, the real django-q2
+cluster) and the sandbox standing in for Akool on a server of its own (runserver), end to end.
 
     .venv/bin/python tests/benchmarks/pipeline.py [--generations 250] [--seconds 30] [--webhook]
         [--workers 2] [--clusters 1] [--backend sqlite|pg] [--per-minute IMAGES]
@@ -70,6 +71,20 @@ def parse(argv):
 def start(args, env, log):
     return subprocess.Popen(
         [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def serve(port, env, log):
+    """The app's web server as deployed: gunicorn with the shipped configuration."""
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    config = str(ROOT / "deploy" / "gunicorn.conf.py")
+    return subprocess.Popen(
+        [gunicorn, "-c", config, "--bind", f"127.0.0.1:{port}"],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
@@ -210,7 +225,7 @@ def run(argv=()):
     opts = parse(argv)
     g, n, batch = opts.seconds, opts.generations, opts.batch
     tmp = Path(tempfile.mkdtemp(prefix="akool-bench-"))
-    port = free_port()
+    port, sandbox_port = free_port(), free_port()
     base_url = f"http://127.0.0.1:{port}"
     # Production-like (DEBUG off: no per-query bookkeeping in the worker) with the sandbox on.
     env = production_env(tmp)
@@ -218,13 +233,11 @@ def run(argv=()):
     if opts.backend == "pg":
         env["DATABASE_URL"], pg_admin = bench_database(os.environ)
         env["REDIS_URL"] = os.environ["REDIS_URL"]
-        # runserver (the sandbox) starts a thread per request; with persistent connections each
-        # thread's connection outlives it and the server runs out of client slots.
-        env["DATABASE_CONN_MAX_AGE"] = "0"
     env.update(
         AKOOL_SANDBOX="1",
-        PORT=str(port),
-        AKOOL_SANDBOX_URL=f"{base_url}/sandbox/akool",
+        # gunicorn's workers as the deployment guide sizes them: 2 x cores + 1.
+        WEB_CONCURRENCY=str(2 * (os.cpu_count() or 1) + 1),
+        AKOOL_SANDBOX_URL=f"http://127.0.0.1:{sandbox_port}/sandbox/akool",
         SANDBOX_QUEUE_SECONDS="0",
         SANDBOX_GENERATION_SECONDS=str(g),
         SANDBOX_FAULT_RATE="0",
@@ -282,9 +295,17 @@ def run(argv=()):
     t0 = time.perf_counter()
     prerender()
     prerendered_s = time.perf_counter() - t0
-    server, clusters = None, []
+    server, sandbox, clusters = None, None, []
     try:
-        server = start(["runserver", f"127.0.0.1:{port}", "--noreload"], env, log)
+        # runserver starts a thread per request: a connection kept past its thread would
+        # outlive it, and PostgreSQL would run out of client slots.
+        sandbox = start(
+            ["runserver", f"127.0.0.1:{sandbox_port}", "--noreload"],
+            {**env, "DATABASE_CONN_MAX_AGE": "0"},
+            log,
+        )
+        server = serve(port, env, log)
+        wait_http(f"http://127.0.0.1:{sandbox_port}/healthz/")
         wait_http(f"{base_url}/healthz/")
         clusters = [start(["qcluster"], env, log) for _ in range(opts.clusters)]
         user = User.objects.create_user("bench@example.com", "pw-bench-123456789")
@@ -315,7 +336,7 @@ def run(argv=()):
         while jobs.filter(state__in=PENDING_STATES).exists():
             if time.monotonic() > deadline:
                 break
-            if server.poll() is not None or any(c.poll() is not None for c in clusters):
+            if any(p.poll() is not None for p in (server, sandbox, *clusters)):
                 raise RuntimeError(f"a subprocess died; see {log}")
             time.sleep(0.5)
         pending = jobs.filter(state__in=PENDING_STATES).count()
@@ -486,6 +507,7 @@ def run(argv=()):
         for cluster in clusters:
             stop(cluster)
         stop(server)
+        stop(sandbox)
         if log.exists():
             shutil.copyfile(log, kept_log)
         if not opts.keep:
