@@ -297,7 +297,10 @@ Q_CLUSTER = {
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,
-    "save_limit": 500,
+    # Successful tasks are not kept: with a limit, django-q loads every kept success to prune
+    # them after each task, which cost a worker more than a thumbnail. Failures are always kept
+    # (admin: Failed tasks), and the app records what each task did on its own rows.
+    "save_limit": -1,
     "poll": 0.2,
     "label": "Background tasks",
 }
