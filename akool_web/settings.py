@@ -246,13 +246,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": Path(env_str("SQLITE_PATH", str(DATA_DIR / "db.sqlite3"))),
-            # The web server and the worker write at the same time: WAL lets readers go on,
-            # IMMEDIATE takes the write lock up front so transactions never deadlock upgrading.
             # Kept between requests and tasks, as PostgreSQL's are: each new connection runs the
             # PRAGMAs and registers Django's SQL functions, and django-q's ORM broker closes an
             # expired one on every enqueue and dequeue.
             "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
             "CONN_HEALTH_CHECKS": True,
+            # The web server and the worker write at the same time: WAL lets readers go on,
+            # IMMEDIATE takes the write lock up front so transactions never deadlock upgrading.
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
