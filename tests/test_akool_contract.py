@@ -339,7 +339,7 @@ def test_webhooks_report_processing_then_the_result(sandbox_client, receiver):
 def test_jobs_are_called_back_side_by_side_and_each_job_in_order(sandbox_client, receiver):
     # The receiver holds the first callback to arrive until the other job's result has come in:
     # delivered one at a time, that result would wait behind the held call and the hold would
-    # time out.
+    # time out (shorter than the sandbox's read timeout, so the held call is never resent).
     lock, first, other_done, held = threading.Lock(), [], threading.Event(), []
 
     def on_receive(payload):
@@ -348,7 +348,7 @@ def test_jobs_are_called_back_side_by_side_and_each_job_in_order(sandbox_client,
             if is_first:
                 first.append(payload["_id"])
         if is_first:
-            held.append(other_done.wait(10))
+            held.append(other_done.wait(webhooks.TIMEOUT[1] - 1))
         elif payload["_id"] != first[0] and payload["status"] == 3:
             other_done.set()
 
