@@ -11,6 +11,7 @@ from . import budgets, source_links
 from .lib import imaging
 from .lib.ssrf import UnsafeURL, check_public_url
 from .lib.storage import save_file
+from .lib.text import one_line
 from .models import (
     MODEL_FOR_MODE,
     PENDING_STATES,
@@ -32,7 +33,7 @@ from .models import (
     missing_message,
 )
 from .pricing import MAX_BATCH
-from .search import search_generations
+from .search import QUERY_MAX, search_generations
 
 PROMPT_MAX = 2000
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
@@ -391,7 +392,7 @@ class GalleryFilters(forms.Form):
     """The gallery's filters, read from the querystring. A bad value is ignored, not an error:
     a shared link with a stale filter should still open the gallery."""
 
-    q = forms.CharField(required=False, max_length=200, label="Search prompts")
+    q = forms.CharField(required=False, max_length=QUERY_MAX, label="Search prompts")
     who = forms.ChoiceField(
         required=False, label="Made by", choices=[("", "Everyone"), ("mine", "Me")]
     )
@@ -433,7 +434,7 @@ class GalleryFilters(forms.Form):
             if not self.values["tag"]:
                 del self.values["tag"]
         if "q" in self.values:
-            self.values["q"] = " ".join(self.values["q"].split())
+            self.values["q"] = one_line(self.values["q"])
             if not self.values["q"]:
                 del self.values["q"]
 

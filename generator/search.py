@@ -19,6 +19,8 @@ from django.db.models.expressions import RawSQL
 WORD = re.compile(r"\w+", re.UNICODE)
 # A long pasted paragraph is not a search; the first words are plenty to narrow a gallery.
 MAX_WORDS = 16
+# The longest text a search box keeps (the gallery's, the prompt history's, the presets').
+QUERY_MAX = 200
 
 
 def search_words(text):

@@ -16,6 +16,7 @@ from ..access import team_access, team_context
 from ..lib.text import one_line
 from ..models import PromptPreset, Role
 from ..prompt_forms import PresetForm
+from ..search import QUERY_MAX
 
 NAME_TAKEN = "This team already has a preset with that name."
 PICKER_SHOWN = 50
@@ -116,7 +117,7 @@ def preset_picker(request, team_code):
     """The studio's list of team presets, filtered by ?q= (name or prompt). Members and up:
     a viewer has no form to fill."""
     membership = team_access(request, team_code, Role.MEMBER)
-    query = one_line(request.GET.get("q"), 200)
+    query = one_line(request.GET.get("q"), QUERY_MAX)
     presets = PromptPreset.objects.filter(team=membership.team)
     for word in query.split()[:8]:
         presets = presets.filter(Q(name__icontains=word) | Q(prompt__icontains=word))
